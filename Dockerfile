@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t as4gw .
+# A static, non-root image: the binary and CA certificates, nothing else.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=devel
+RUN CGO_ENABLED=0 GOFLAGS=-trimpath go build \
+      -ldflags "-s -w -X main.version=${VERSION}" \
+      -o /out/as4gw ./cmd/as4gw
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/as4gw /usr/local/bin/as4gw
+# Message store and payloads; mount a volume here in production.
+WORKDIR /var/lib/as4gw
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/as4gw"]
+CMD ["version"]
