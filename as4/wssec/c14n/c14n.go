@@ -1,0 +1,455 @@
+// Package c14n implements Exclusive XML Canonicalization 1.0 without comments
+// (http://www.w3.org/2001/10/xml-exc-c14n#) over etree elements, as used by
+// WS-Security for ds:SignedInfo and for same-document references (#id).
+//
+// It is written directly against etree instead of wrapping goxmldsig's
+// exclusive canonicalizer: fixing that one's pitfalls (ancestor namespaces,
+// mutation of the input, attribute order across namespaces, "#default" in the
+// PrefixList, spurious xmlns="", a fixed 1,000-element budget) needs the same
+// per-element namespace bookkeeping as the algorithm itself, so a wrapper
+// would have been a second canonicalizer around the first.
+//
+// The canonicalizer only reads the tree: the element and its document are
+// never modified (not even on error), and one tree may be canonicalized from
+// several goroutines at once as long as nobody writes to it. The namespace
+// context comes from el's ancestors in its tree, so pass the element in place,
+// not an etree Copy (which has no ancestors).
+//
+// What the input must already satisfy (the parser's job, see as4/soap):
+// attribute values normalised per XML 1.0 §3.3.3 (literal tab/CR/LF -> space;
+// encoding/xml does not do it), line endings normalised (encoding/xml does),
+// no DTD, entities expanded, valid UTF-8 and XML characters (not re-checked
+// here). CDATA sections are plain text here, comments are dropped, processing
+// instructions inside the element are rendered.
+package c14n
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Algorithm is the URI of the canonicalization this package implements.
+const Algorithm = "http://www.w3.org/2001/10/xml-exc-c14n#"
+
+const (
+	xmlNamespace   = "http://www.w3.org/XML/1998/namespace"
+	xmlnsNamespace = "http://www.w3.org/2000/xmlns/"
+	// defaultToken names the default namespace in an InclusiveNamespaces
+	// PrefixList (Exc-C14N §3).
+	defaultToken = "#default"
+)
+
+// Errors returned for limits set in Options.
+var (
+	ErrTooManyElements = errors.New("c14n: element count limit exceeded")
+	ErrTooDeep         = errors.New("c14n: element depth limit exceeded")
+)
+
+// UndeclaredPrefixError reports a prefix used by an element or attribute
+// without an in-scope namespace declaration (ancestors included).
+type UndeclaredPrefixError struct {
+	Prefix  string
+	Element string // qualified name of the element where it was used
+}
+
+func (e *UndeclaredPrefixError) Error() string {
+	return fmt.Sprintf("c14n: undeclared namespace prefix %q on element <%s>", e.Prefix, e.Element)
+}
+
+// Options tunes a canonicalization.
+type Options struct {
+	// InclusivePrefixes is the InclusiveNamespaces PrefixList (see
+	// ParsePrefixList); "#default" stands for the default namespace. These
+	// namespaces are rendered as in inclusive C14N whether used or not.
+	InclusivePrefixes []string
+	// MaxElements caps the number of elements in the canonicalized subtree
+	// (0 = no limit). Meant for untrusted input whose size the parser did
+	// not already bound.
+	MaxElements int
+	// MaxDepth caps the nesting depth below el, el being depth 1
+	// (0 = no limit).
+	MaxDepth int
+}
+
+// ParsePrefixList splits the PrefixList attribute of ec:InclusiveNamespaces
+// (an xsd:NMTOKENS: separated by XML white space only, so not strings.Fields,
+// which would also split on U+00A0 and friends). Duplicates are dropped.
+func ParsePrefixList(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	})
+	out := fields[:0]
+	for _, f := range fields {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// Canonicalize returns the exclusive canonical form of el and its subtree,
+// honouring namespaces declared on el's ancestors and the given
+// InclusiveNamespaces prefixes. It has no size limit; see
+// CanonicalizeWithOptions.
+func Canonicalize(el *etree.Element, inclusivePrefixes []string) ([]byte, error) {
+	return CanonicalizeWithOptions(el, Options{InclusivePrefixes: inclusivePrefixes})
+}
+
+// CanonicalizeWithOptions is Canonicalize with limits.
+func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := canonicalize(&buf, el, opts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// CanonicalizeTo streams the canonical form of el to w, e.g. straight into a
+// hash.Hash for a DigestValue without holding a 1 MB Body in memory twice.
+// On error w may already have received part of the output: a digest computed
+// from it must be discarded.
+func CanonicalizeTo(w io.Writer, el *etree.Element, opts Options) error {
+	if buf, ok := w.(*bytes.Buffer); ok {
+		return canonicalize(buf, el, opts)
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := canonicalize(bw, el, opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writer is what both *bytes.Buffer and *bufio.Writer offer; their write
+// errors are sticky (bufio) or impossible (bytes), so the result of each
+// call is checked once, at Flush.
+type writer interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
+
+// binding is one prefix -> namespace URI pair; prefix "" is the default
+// namespace and URI "" means "no namespace" (xmlns="").
+type binding struct{ prefix, uri string }
+
+type attr struct {
+	uri string
+	a   *etree.Attr
+}
+
+type canonicalizer struct {
+	w         writer
+	inclusive []string // InclusivePrefixes with "#default" mapped to ""
+	maxElems  int
+	maxDepth  int
+	elems     int
+	// scope holds the declarations in force (input document), rendered the
+	// ones emitted by output ancestors (canonical output); both are stacks,
+	// innermost last, popped when an element ends. Lookups scan backwards:
+	// SOAP messages have a handful of declarations, so this beats maps.
+	scope    []binding
+	rendered []binding
+	// scratch slices, reused per element: an element's start tag is complete
+	// before its children are visited.
+	nsOut []binding
+	attrs []attr
+}
+
+func canonicalize(w writer, el *etree.Element, opts Options) error {
+	if el == nil {
+		return errors.New("c14n: nil element")
+	}
+	c := &canonicalizer{w: w, maxElems: opts.MaxElements, maxDepth: opts.MaxDepth}
+	for _, p := range opts.InclusivePrefixes {
+		switch p {
+		case defaultToken:
+			c.inclusive = append(c.inclusive, "")
+		case "", "xml", "xmlns":
+			// "" is not an NMTOKEN; xml is never rendered; xmlns is not a
+			// namespace prefix at all.
+		default:
+			c.inclusive = append(c.inclusive, p)
+		}
+	}
+	// Pitfall 1: the element's namespace context comes from all its
+	// ancestors, outermost first so inner declarations shadow outer ones.
+	var chain []*etree.Element
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		chain = append(chain, p)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if err := c.declare(chain[i]); err != nil {
+			return err
+		}
+	}
+	return c.element(el, 1)
+}
+
+// declare pushes el's namespace declarations onto the scope stack.
+func (c *canonicalizer) declare(el *etree.Element) error {
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		switch {
+		case a.Space == "" && a.Key == "xmlns":
+			if a.Value == xmlnsNamespace || a.Value == xmlNamespace {
+				return fmt.Errorf("c14n: reserved namespace %q declared as default on <%s>", a.Value, el.FullTag())
+			}
+			c.scope = append(c.scope, binding{"", a.Value})
+		case a.Space == "xmlns":
+			switch {
+			case a.Key == "xml" && a.Value == xmlNamespace:
+				// Allowed and meaningless: xml is bound implicitly and
+				// never rendered.
+			case a.Key == "xml" || a.Key == "xmlns" || a.Value == xmlNamespace || a.Value == xmlnsNamespace:
+				return fmt.Errorf("c14n: reserved prefix or namespace in xmlns:%s=%q on <%s>", a.Key, a.Value, el.FullTag())
+			case a.Value == "":
+				// Undeclaring a prefix is XML 1.1 only.
+				return fmt.Errorf("c14n: empty namespace for prefix %q on <%s>", a.Key, el.FullTag())
+			default:
+				c.scope = append(c.scope, binding{a.Key, a.Value})
+			}
+		}
+	}
+	return nil
+}
+
+func lookup(stack []binding, prefix string) (string, bool) {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].prefix == prefix {
+			return stack[i].uri, true
+		}
+	}
+	return "", false
+}
+
+// resolve returns the URI bound to prefix in the input document.
+func (c *canonicalizer) resolve(prefix string) (string, bool) {
+	if prefix == "xml" {
+		return xmlNamespace, true
+	}
+	uri, ok := lookup(c.scope, prefix)
+	if prefix == "" {
+		// No default declaration in scope means no namespace.
+		return uri, true
+	}
+	return uri, ok
+}
+
+func isNSDecl(a *etree.Attr) bool {
+	return a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
+}
+
+func (c *canonicalizer) element(el *etree.Element, depth int) error {
+	c.elems++
+	if c.maxElems > 0 && c.elems > c.maxElems {
+		return ErrTooManyElements
+	}
+	if c.maxDepth > 0 && depth > c.maxDepth {
+		return ErrTooDeep
+	}
+	scopeMark, renderedMark := len(c.scope), len(c.rendered)
+	if err := c.declare(el); err != nil {
+		return err
+	}
+
+	// Namespace axis (Exc-C14N §3): a prefix is rendered when it is visibly
+	// utilized (the element's own prefix, or "" for an unprefixed element;
+	// the prefixes of its attributes, unprefixed attributes being in no
+	// namespace) or listed in InclusivePrefixes, and the output ancestors
+	// have not already rendered the same binding.
+	c.nsOut = c.nsOut[:0]
+	if err := c.consider(el, el.Space, true); err != nil {
+		return err
+	}
+	c.attrs = c.attrs[:0]
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if isNSDecl(a) {
+			continue
+		}
+		uri := ""
+		if a.Space != "" {
+			if err := c.consider(el, a.Space, true); err != nil {
+				return err
+			}
+			uri, _ = c.resolve(a.Space)
+		}
+		c.attrs = append(c.attrs, attr{uri, a})
+	}
+	for _, p := range c.inclusive {
+		if err := c.consider(el, p, false); err != nil {
+			return err
+		}
+	}
+	c.rendered = append(c.rendered, c.nsOut...)
+
+	// Pitfall 3: attributes sort by (namespace URI, local name), unqualified
+	// ones (URI "") first; namespace nodes come before them, by prefix, the
+	// default one ("") first.
+	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
+	slices.SortFunc(c.attrs, func(x, y attr) int {
+		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
+	})
+	for i := 1; i < len(c.attrs); i++ {
+		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
+			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
+		}
+	}
+
+	w := c.w
+	w.WriteByte('<')
+	writeQName(w, el.Space, el.Tag)
+	for _, ns := range c.nsOut {
+		if ns.prefix == "" {
+			w.WriteString(` xmlns="`)
+		} else {
+			w.WriteString(" xmlns:")
+			w.WriteString(ns.prefix)
+			w.WriteString(`="`)
+		}
+		escape(w, ns.uri, true)
+		w.WriteByte('"')
+	}
+	for _, a := range c.attrs {
+		w.WriteByte(' ')
+		writeQName(w, a.a.Space, a.a.Key)
+		w.WriteString(`="`)
+		escape(w, a.a.Value, true)
+		w.WriteByte('"')
+	}
+	w.WriteByte('>')
+
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Element:
+			if err := c.element(t, depth+1); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			// CDATA sections are text in the data model: escaped, never
+			// re-emitted as <![CDATA[.
+			escape(w, t.Data, false)
+		case *etree.ProcInst:
+			w.WriteString("<?")
+			w.WriteString(t.Target)
+			if t.Inst != "" {
+				w.WriteByte(' ')
+				w.WriteString(t.Inst)
+			}
+			w.WriteString("?>")
+		case *etree.Comment:
+			// Dropped: this is the without-comments variant.
+		case *etree.Directive:
+			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
+		}
+	}
+
+	// Empty elements too get a start/end pair (C14N §2.3).
+	w.WriteString("</")
+	writeQName(w, el.Space, el.Tag)
+	w.WriteByte('>')
+
+	c.scope = c.scope[:scopeMark]
+	c.rendered = c.rendered[:renderedMark]
+	return nil
+}
+
+// consider adds prefix to the namespace declarations to render on el if the
+// output ancestors do not already have its current binding in effect.
+// utilized says whether el visibly uses the prefix (an unbound one is then an
+// error) or it merely appears in InclusivePrefixes (an unbound one is then
+// skipped, as there is no namespace node to render).
+func (c *canonicalizer) consider(el *etree.Element, prefix string, utilized bool) error {
+	if prefix == "xml" {
+		return nil
+	}
+	for _, ns := range c.nsOut {
+		if ns.prefix == prefix {
+			return nil
+		}
+	}
+	uri, ok := c.resolve(prefix)
+	if !ok {
+		if utilized {
+			return &UndeclaredPrefixError{Prefix: prefix, Element: el.FullTag()}
+		}
+		return nil
+	}
+	have, haveOK := lookup(c.rendered, prefix)
+	if prefix == "" {
+		// Pitfall 6: the default namespace. Not having rendered one equals
+		// having rendered xmlns="", so xmlns="" appears only to undo a
+		// non-empty default rendered by an output ancestor, never because
+		// of a default declared on an ancestor outside the output.
+		if have == uri {
+			return nil
+		}
+	} else if haveOK && have == uri {
+		return nil
+	}
+	c.nsOut = append(c.nsOut, binding{prefix, uri})
+	return nil
+}
+
+func writeQName(w writer, prefix, local string) {
+	if prefix != "" {
+		w.WriteString(prefix)
+		w.WriteByte(':')
+	}
+	w.WriteString(local)
+}
+
+// escape writes s with the C14N character references (§2.3): in attribute
+// values & < " TAB LF CR, in text & < > CR. Scanning bytes is safe for UTF-8:
+// these ASCII bytes never occur inside a multi-byte sequence.
+func escape(w writer, s string, inAttr bool) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var ref string
+		switch s[i] {
+		case '&':
+			ref = "&amp;"
+		case '<':
+			ref = "&lt;"
+		case '>':
+			if inAttr {
+				continue
+			}
+			ref = "&gt;"
+		case '"':
+			if !inAttr {
+				continue
+			}
+			ref = "&quot;"
+		case '\t':
+			if !inAttr {
+				continue
+			}
+			ref = "&#x9;"
+		case '\n':
+			if !inAttr {
+				continue
+			}
+			ref = "&#xA;"
+		case '\r':
+			ref = "&#xD;"
+		default:
+			continue
+		}
+		w.WriteString(s[last:i])
+		w.WriteString(ref)
+		last = i + 1
+	}
+	w.WriteString(s[last:])
+}

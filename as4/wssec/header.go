@@ -1,0 +1,173 @@
+package wssec
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/as4gw/as4gw/ebms"
+)
+
+// NewID returns a fresh xsd:ID value ("prefix-" + 128 random bits in hex). IDs
+// must start with a letter, so the prefix is required.
+func NewID(prefix string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("wssec: crypto/rand failed: " + err.Error())
+	}
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// idAttributes are the attribute local names treated as XML IDs when resolving
+// "#id" references. Any of them, in any namespace, counts: an attacker must not be
+// able to place a second element with the same value under a name we ignore.
+var idAttributes = map[string]bool{"Id": true, "ID": true, "id": true}
+
+// IDOf returns the element's ID attribute value (wsu:Id, Id, ID or id) and
+// whether it has one.
+func IDOf(el *etree.Element) (string, bool) {
+	for _, a := range el.Attr {
+		if idAttributes[a.Key] && (a.Space == "" || a.Space == "wsu" || a.NamespaceURI() == NSWSU || a.NamespaceURI() == "") {
+			return a.Value, true
+		}
+	}
+	for _, a := range el.Attr {
+		if idAttributes[a.Key] {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// IDIndex maps every ID value in a document to its element. Building it fails
+// if any value occurs twice anywhere (anti-wrapping rule 2), whatever the
+// attribute's namespace.
+type IDIndex map[string]*etree.Element
+
+// IndexIDs walks the whole tree under root and indexes ID attributes.
+func IndexIDs(root *etree.Element) (IDIndex, error) {
+	idx := IDIndex{}
+	var walk func(el *etree.Element) error
+	walk = func(el *etree.Element) error {
+		for _, a := range el.Attr {
+			if !idAttributes[a.Key] {
+				continue
+			}
+			if prev, dup := idx[a.Value]; dup && prev != el {
+				return &Error{Code: ebms.CodeFailedAuthentication, Check: "duplicate-id",
+					Detail: fmt.Sprintf("ID %q occurs on <%s> and <%s>", a.Value, prev.FullTag(), el.FullTag())}
+			} else if dup && prev == el {
+				return &Error{Code: ebms.CodeFailedAuthentication, Check: "duplicate-id",
+					Detail: fmt.Sprintf("element <%s> carries ID %q twice", el.FullTag(), a.Value)}
+			}
+			idx[a.Value] = el
+		}
+		for _, c := range el.ChildElements() {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(root); err != nil {
+		return nil, err
+	}
+	return idx, nil
+}
+
+// Resolve returns the element for a same-document reference "#id".
+func (idx IDIndex) Resolve(uri string) (*etree.Element, bool) {
+	if !strings.HasPrefix(uri, "#") {
+		return nil, false
+	}
+	el, ok := idx[uri[1:]]
+	return el, ok
+}
+
+// is reports whether el has the given namespace URI and local name.
+func is(el *etree.Element, ns, local string) bool {
+	return el != nil && el.Tag == local && el.NamespaceURI() == ns
+}
+
+// childrenNS returns el's child elements with the given namespace and local name.
+func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if is(c, ns, local) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// childNS returns the single child with that name, nil if there is none, and an
+// error when there are several.
+func childNS(el *etree.Element, ns, local string) (*etree.Element, error) {
+	cs := childrenNS(el, ns, local)
+	switch len(cs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return cs[0], nil
+	}
+	return nil, fmt.Errorf("<%s> has %d <%s> children, want at most one", el.FullTag(), len(cs), local)
+}
+
+// soapRoleTargetsUs reports whether a header block is addressed to the ultimate
+// receiver: no role/actor, or the SOAP 1.2 ultimateReceiver role (SOAP 1.1 has
+// no such URI, so any actor there targets an intermediary).
+func soapRoleTargetsUs(el *etree.Element) bool {
+	for _, a := range el.Attr {
+		switch {
+		case a.Key == "role" && a.NamespaceURI() == NSSOAP12:
+			return a.Value == "" || a.Value == "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+		case a.Key == "actor" && a.NamespaceURI() == NSSOAP11:
+			return a.Value == ""
+		}
+	}
+	return true
+}
+
+// FindSecurity returns the one wsse:Security header block addressed to the
+// ultimate receiver (anti-wrapping rule 3). It returns nil, nil when there is
+// none and an error when there are several.
+func FindSecurity(header *etree.Element) (*etree.Element, error) {
+	if header == nil {
+		return nil, nil
+	}
+	var found *etree.Element
+	for _, c := range header.ChildElements() {
+		if !is(c, NSWSSE, "Security") || !soapRoleTargetsUs(c) {
+			continue
+		}
+		if found != nil {
+			return nil, &Error{Code: ebms.CodeFailedAuthentication, Check: "security-header",
+				Detail: "more than one wsse:Security header for the ultimate receiver"}
+		}
+		found = c
+	}
+	return found, nil
+}
+
+// EnsureSecurity returns the wsse:Security header block, creating it as the first
+// header child (with mustUnderstand in the envelope's SOAP namespace) if absent.
+// soapPrefix is the prefix under which the envelope declares its SOAP namespace.
+func EnsureSecurity(header *etree.Element, soapPrefix string) (*etree.Element, error) {
+	sec, err := FindSecurity(header)
+	if err != nil || sec != nil {
+		return sec, err
+	}
+	sec = etree.NewElement("wsse:Security")
+	sec.CreateAttr("xmlns:wsse", NSWSSE)
+	sec.CreateAttr("xmlns:wsu", NSWSU)
+	mu := "true"
+	if header.NamespaceURI() == NSSOAP11 {
+		mu = "1"
+	}
+	sec.CreateAttr(soapPrefix+":mustUnderstand", mu)
+	header.InsertChildAt(0, sec)
+	return sec, nil
+}
