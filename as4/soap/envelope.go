@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -120,11 +119,8 @@ func envelopeErr(offset int64, reason string, err error) *EnvelopeError {
 // unbound namespace prefixes and duplicate attributes.
 //
 // Attribute values are normalised as XML 1.0 §3.3.3 requires for CDATA
-// attributes: each literal tab, CR or LF becomes a space (encoding/xml does
-// not do this, libxml2 and Java parsers do, and C14N digests depend on it).
-// A character reference such as &#10; must survive normalisation, but
-// encoding/xml has already decoded it when we see the value, so it becomes a
-// space too; such references in attribute values are rare in AS4 headers.
+// attributes (see NormalizeAttributeWhitespace): each literal tab, CR or LF
+// becomes a space, while character references such as &#10; survive.
 func ParseEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
 	lim, err := lim.effective()
 	if err != nil {
@@ -146,10 +142,9 @@ func parseEnvelopeBytes(data []byte, lim Limits) (*Envelope, error) {
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = lim.MaxXMLDepth // already enforced; belt and braces
-	if err := doc.ReadFromBytes(data); err != nil {
+	if err := doc.ReadFromBytes(NormalizeAttributeWhitespace(data)); err != nil {
 		return nil, envelopeErr(-1, "not well-formed XML", err)
 	}
-	normalizeAttributeWhitespace(doc.Root())
 	env, err := envelopeFromDocument(doc)
 	if err != nil {
 		return nil, err
@@ -208,32 +203,6 @@ func envelopeFromDocument(doc *etree.Document) (*Envelope, error) {
 		return nil, envelopeErr(-1, "Envelope has no Body", nil)
 	}
 	return env, nil
-}
-
-// normalizeAttributeWhitespace applies XML 1.0 §3.3.3 CDATA attribute-value
-// normalisation (tab, CR, LF -> space) to every attribute below el.
-// Line ends were already folded to LF by encoding/xml, so "\r\n" in the
-// source yields one space, as in libxml2.
-func normalizeAttributeWhitespace(el *etree.Element) {
-	if el == nil {
-		return
-	}
-	stack := []*etree.Element{el}
-	for len(stack) > 0 {
-		e := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for i := range e.Attr {
-			if strings.ContainsAny(e.Attr[i].Value, "\t\r\n") {
-				e.Attr[i].Value = strings.Map(func(r rune) rune {
-					if r == '\t' || r == '\r' || r == '\n' {
-						return ' '
-					}
-					return r
-				}, e.Attr[i].Value)
-			}
-		}
-		stack = append(stack, e.ChildElements()...)
-	}
 }
 
 // envelopeWriteSettings escape the way C14N does, so that what we send and

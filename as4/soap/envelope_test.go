@@ -189,10 +189,9 @@ func TestAttributeValueNormalisation(t *testing.T) {
 	if got := env.Body.SelectAttrValue("a", ""); got != "x y z w" {
 		t.Errorf("a = %q, want %q (CRLF folds to one space)", got, "x y z w")
 	}
-	// Documented limitation: a character reference is indistinguishable
-	// from a literal newline after encoding/xml decoded it.
-	if got := env.Body.SelectAttrValue("b", ""); got != " " {
-		t.Errorf("b = %q", got)
+	// A character reference is not normalised: it stays a newline.
+	if got := env.Body.SelectAttrValue("b", ""); got != "\n" {
+		t.Errorf("b = %q, want a newline (character references survive normalisation)", got)
 	}
 	if got := env.Body.FindElement("c").SelectAttrValue("d", ""); got != " " {
 		t.Errorf("nested d = %q", got)

@@ -9,73 +9,13 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/as4gw/as4gw/as4/soap"
 )
 
-// normalizeAttrWS applies XML 1.0 §3.3.3 attribute-value normalisation for
-// CDATA attributes on raw markup: a literal TAB, LF, CR or CRLF inside a
-// quoted attribute value becomes one space. It works on the bytes, before
-// encoding/xml expands character references, because &#x9; &#xA; &#xD; must
-// survive as TAB/LF/CR (and then be canonicalized as &#x9; &#xA; &#xD;) —
-// replacing whitespace after parsing cannot tell the two apart. Comments,
-// CDATA sections, PIs and declarations are skipped.
-func normalizeAttrWS(in []byte) []byte {
-	out := make([]byte, 0, len(in))
-	skipTo := func(i int, end string) int {
-		j := bytes.Index(in[i:], []byte(end))
-		if j < 0 {
-			return len(in)
-		}
-		return i + j + len(end)
-	}
-	for i := 0; i < len(in); {
-		if in[i] != '<' {
-			out = append(out, in[i])
-			i++
-			continue
-		}
-		rest := in[i:]
-		var end int
-		switch {
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			end = skipTo(i, "-->")
-		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
-			end = skipTo(i, "]]>")
-		case bytes.HasPrefix(rest, []byte("<?")):
-			end = skipTo(i, "?>")
-		case bytes.HasPrefix(rest, []byte("<!")):
-			end = skipTo(i, ">")
-		}
-		if end > 0 {
-			out = append(out, in[i:end]...)
-			i = end
-			continue
-		}
-		// A start or end tag: copy up to '>', normalising inside quotes.
-		var quote byte
-		for ; i < len(in); i++ {
-			b := in[i]
-			switch {
-			case quote == 0 && (b == '"' || b == '\''):
-				quote = b
-			case quote != 0 && b == quote:
-				quote = 0
-			case quote != 0 && b == '\r':
-				if i+1 < len(in) && in[i+1] == '\n' {
-					i++
-				}
-				b = ' '
-			case quote != 0 && (b == '\t' || b == '\n'):
-				b = ' '
-			}
-			out = append(out, b)
-			if quote == 0 && b == '>' {
-				i++
-				break
-			}
-		}
-	}
-	return out
-}
+// normalizeAttrWS is the inbound parser's attribute-value normalisation, so
+// the corpus is read exactly as the gateway reads a message.
+var normalizeAttrWS = soap.NormalizeAttributeWhitespace
 
 // parseDoc parses XML the way the inbound path does (attribute values
 // normalised first).
