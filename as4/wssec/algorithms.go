@@ -25,7 +25,11 @@ var digestHashes = map[string]crypto.Hash{
 // Policy says what an inbound signature must look like. The P-Mode leg supplies
 // it; DefaultPolicy is eDelivery AS4 1.15.
 type Policy struct {
-	// RequireSignature rejects unsigned messages (EBMS:0103).
+	// RequireSignature: unsigned messages are refused (EBMS:0103). Verify
+	// itself always fails on an unsigned message, so that no caller can
+	// mistake "no signature" for "valid signature"; a leg with
+	// RequireSignature false accepts the messages for which IsUnsigned
+	// reports true.
 	RequireSignature bool
 	// RequireMessaging, RequireBody: the eb:Messaging header and the SOAP Body
 	// must be covered by a Reference.

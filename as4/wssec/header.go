@@ -3,6 +3,7 @@ package wssec
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -116,16 +117,27 @@ func childNS(el *etree.Element, ns, local string) (*etree.Element, error) {
 	return nil, fmt.Errorf("<%s> has %d <%s> children, want at most one", el.FullTag(), len(cs), local)
 }
 
+// SOAP roles every node plays, the ultimate receiver included.
+const (
+	roleSOAP12UltimateReceiver = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+	roleSOAP12Next             = "http://www.w3.org/2003/05/soap-envelope/role/next"
+	actorSOAP11Next            = "http://schemas.xmlsoap.org/soap/actor/next"
+)
+
 // soapRoleTargetsUs reports whether a header block is addressed to the ultimate
-// receiver: no role/actor, or the SOAP 1.2 ultimateReceiver role (SOAP 1.1 has
-// no such URI, so any actor there targets an intermediary).
+// receiver: no role/actor, the SOAP 1.2 ultimateReceiver role, or the "next"
+// role of either SOAP version (played by every node, the ultimate receiver
+// included, so a Security header for "next" is ours too and counts when
+// looking for a second one).
 func soapRoleTargetsUs(el *etree.Element) bool {
 	for _, a := range el.Attr {
 		switch {
 		case a.Key == "role" && a.NamespaceURI() == NSSOAP12:
-			return a.Value == "" || a.Value == "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
+			v := strings.TrimSpace(a.Value)
+			return v == "" || v == roleSOAP12UltimateReceiver || v == roleSOAP12Next
 		case a.Key == "actor" && a.NamespaceURI() == NSSOAP11:
-			return a.Value == ""
+			v := strings.TrimSpace(a.Value)
+			return v == "" || v == actorSOAP11Next
 		}
 	}
 	return true
@@ -154,20 +166,33 @@ func FindSecurity(header *etree.Element) (*etree.Element, error) {
 
 // EnsureSecurity returns the wsse:Security header block, creating it as the first
 // header child (with mustUnderstand in the envelope's SOAP namespace) if absent.
-// soapPrefix is the prefix under which the envelope declares its SOAP namespace.
+// soapPrefix is the prefix under which the envelope declares its SOAP namespace;
+// when it is empty (SOAP namespace as the default namespace) or not bound to the
+// Header's namespace, the new element declares a prefix of its own.
 func EnsureSecurity(header *etree.Element, soapPrefix string) (*etree.Element, error) {
+	if header == nil {
+		return nil, errors.New("wssec: no SOAP Header")
+	}
 	sec, err := FindSecurity(header)
 	if err != nil || sec != nil {
 		return sec, err
 	}
+	soapNS := header.NamespaceURI()
 	sec = etree.NewElement("wsse:Security")
+	header.InsertChildAt(0, sec)
 	sec.CreateAttr("xmlns:wsse", NSWSSE)
 	sec.CreateAttr("xmlns:wsu", NSWSU)
 	mu := "true"
-	if header.NamespaceURI() == NSSOAP11 {
+	if soapNS == NSSOAP11 {
 		mu = "1"
 	}
+	if soapPrefix == "" || soapPrefix == "wsse" || soapPrefix == "wsu" || !declaresNS(header, soapPrefix, soapNS) {
+		soapPrefix = "S12"
+		if soapNS == NSSOAP11 {
+			soapPrefix = "S11"
+		}
+		sec.CreateAttr("xmlns:"+soapPrefix, soapNS)
+	}
 	sec.CreateAttr(soapPrefix+":mustUnderstand", mu)
-	header.InsertChildAt(0, sec)
 	return sec, nil
 }

@@ -12,7 +12,9 @@ import (
 // NonRepudiationReceipt builds the ebMS Receipt signal for a verified message:
 // its NonRepudiationInformation repeats, unchanged, every ds:Reference of the
 // received message's signature (AS4 §5.1.8 / ebBP signals). The caller signs the
-// resulting message (eb:Messaging and Body) with Sign.
+// resulting message (eb:Messaging and Body) with Sign. verified must come
+// from a Verify run without VerifyOptions.SkipAttachmentDigests: a receipt
+// vouches for every digest it repeats.
 func NonRepudiationReceipt(verified *Result, refToMessageID, receiptMessageID string, now time.Time) *ebms.Messaging {
 	nri := &ebms.NonRepudiationInformation{}
 	for _, r := range verified.References {

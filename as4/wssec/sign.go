@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -25,11 +24,17 @@ import (
 type Attachment struct {
 	// ContentID without "cid:" and without angle brackets.
 	ContentID string
+	// ContentType is the part's MIME type (for a decrypted part, the
+	// EncryptedData MimeType). It selects how the octets are digested (SwA
+	// 1.1 §5.4): XML types in exclusive canonical form, text/* with CRLF line
+	// ends, everything else (AS4's compressed parts) as is. Empty means as is.
+	ContentType string
 	// Open returns the part's octets from the start; it may be called more than
 	// once.
 	Open func() (io.ReadCloser, error)
 	// SHA256, when set, is the SHA-256 of those octets computed while the part
-	// was spooled, so a SHA-256 reference needs no second read.
+	// was spooled, so a SHA-256 reference over a part digested as is needs no
+	// second read.
 	SHA256 []byte
 }
 
@@ -104,13 +109,24 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 		return nil, errors.New("wssec: the Security header is already signed")
 	}
 
-	ts := buildTimestamp(now, opts.TimestampTTL)
-	bst := buildBST(opts.Certificate)
-	bstID, _ := IDOf(bst)
 	// Order in the header: Timestamp, token, signature; xenc inserts the
-	// EncryptedKey before the signature later.
+	// EncryptedKey before the signature later. The elements declare the
+	// namespaces they use unless the (possibly pre-existing) Security header
+	// already binds wsu and wsse as we need them.
+	wsu := bindPrefixOnNew(sec, "wsu", NSWSU)
+	wsse := bindPrefixOnNew(sec, "wsse", NSWSSE)
+	ts := buildTimestamp(now, opts.TimestampTTL, wsu)
+	bst := buildBST(opts.Certificate, wsse, wsu)
+	bstID, _ := IDOf(bst)
 	sec.AddChild(ts)
 	sec.AddChild(bst)
+	if wsu.decl != nil {
+		ts.Attr = append([]etree.Attr{*wsu.decl}, ts.Attr...)
+		bst.Attr = append([]etree.Attr{*wsu.decl}, bst.Attr...)
+	}
+	if wsse.decl != nil {
+		bst.Attr = append([]etree.Attr{*wsse.decl}, bst.Attr...)
+	}
 
 	var targets []*etree.Element
 	for _, c := range env.Header.ChildElements() {
@@ -137,9 +153,12 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 		})
 	}
 	for _, a := range attachments {
+		if a.ContentID == "" {
+			return nil, errors.New("wssec: an attachment without Content-ID cannot be referenced")
+		}
 		sum, err := digestAttachment(a, digHash)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("wssec: %w", err)
 		}
 		res.References = append(res.References, ebms.Reference{
 			URI:             "cid:" + a.ContentID,
@@ -171,8 +190,11 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 	sv := sig.CreateElement("ds:SignatureValue")
 	sv.SetText(base64.StdEncoding.EncodeToString(value))
 	ki := sig.CreateElement("ds:KeyInfo")
-	str := ki.CreateElement("wsse:SecurityTokenReference")
-	ref := str.CreateElement("wsse:Reference")
+	str := ki.CreateElement(wsse.prefix + ":SecurityTokenReference")
+	if wsse.decl != nil {
+		str.CreateAttr("xmlns:"+wsse.prefix, NSWSSE)
+	}
+	ref := str.CreateElement(wsse.prefix + ":Reference")
 	ref.CreateAttr("URI", "#"+bstID)
 	ref.CreateAttr("ValueType", ValueTypeX509v3)
 	return res, nil
@@ -181,41 +203,105 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 // nsEbMS is the ebMS 3.0 core namespace (eb:Messaging).
 const nsEbMS = "http://docs.oasis-open.org/ebxml-msg/ebms/v3.0/ns/core/200704/"
 
-func buildTimestamp(now time.Time, ttl time.Duration) *etree.Element {
-	ts := etree.NewElement("wsu:Timestamp")
-	ts.CreateAttr("wsu:Id", NewID("TS"))
-	ts.CreateElement("wsu:Created").SetText(now.UTC().Format("2006-01-02T15:04:05.000Z"))
+// newPrefix is a prefix to use for a namespace in elements about to be added
+// under a parent; decl is the declaration they must carry when the parent
+// does not bind the prefix to the namespace already.
+type newPrefix struct {
+	prefix string
+	decl   *etree.Attr
+}
+
+// bindPrefixOnNew picks the prefix for uri in new children of parent: want if
+// parent has it bound to uri in scope, otherwise want (or want1, ... when want
+// is bound to something else in scope) with a declaration to add.
+func bindPrefixOnNew(parent *etree.Element, want, uri string) newPrefix {
+	if declaresNS(parent, want, uri) {
+		return newPrefix{prefix: want}
+	}
+	prefix := want
+	for i := 1; ; i++ {
+		if !prefixInScope(parent, prefix) {
+			break
+		}
+		prefix = fmt.Sprintf("%s%d", want, i)
+	}
+	return newPrefix{prefix: prefix, decl: &etree.Attr{Space: "xmlns", Key: prefix, Value: uri}}
+}
+
+// prefixInScope reports whether prefix is declared at el or an ancestor.
+func prefixInScope(el *etree.Element, prefix string) bool {
+	for e := el; e != nil; e = e.Parent() {
+		for _, a := range e.Attr {
+			if a.Space == "xmlns" && a.Key == prefix {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func buildTimestamp(now time.Time, ttl time.Duration, wsu newPrefix) *etree.Element {
+	p := wsu.prefix + ":"
+	ts := etree.NewElement(p + "Timestamp")
+	ts.CreateAttr(p+"Id", NewID("TS"))
+	ts.CreateElement(p + "Created").SetText(now.UTC().Format("2006-01-02T15:04:05.000Z"))
 	if ttl > 0 {
-		ts.CreateElement("wsu:Expires").SetText(now.Add(ttl).UTC().Format("2006-01-02T15:04:05.000Z"))
+		ts.CreateElement(p + "Expires").SetText(now.Add(ttl).UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
 	return ts
 }
 
-func buildBST(cert *x509.Certificate) *etree.Element {
-	bst := etree.NewElement("wsse:BinarySecurityToken")
+func buildBST(cert *x509.Certificate, wsse, wsu newPrefix) *etree.Element {
+	bst := etree.NewElement(wsse.prefix + ":BinarySecurityToken")
 	bst.CreateAttr("EncodingType", EncodingTypeBase64)
 	bst.CreateAttr("ValueType", ValueTypeX509v3)
-	bst.CreateAttr("wsu:Id", NewID("X509"))
+	bst.CreateAttr(wsu.prefix+":Id", NewID("X509"))
 	bst.SetText(base64.StdEncoding.EncodeToString(cert.Raw))
 	return bst
 }
 
 // ensureWSUID returns el's ID, adding a wsu:Id (and the wsu namespace
-// declaration on el itself) when it has none.
+// declaration on el itself, if needed) when it has none.
 func ensureWSUID(el *etree.Element) string {
 	if id, ok := IDOf(el); ok {
 		return id
 	}
-	prefix := "wsu"
-	if uri := el.NamespaceURI(); uri != "" && el.Space == "wsu" && uri != NSWSU {
-		prefix = "wsu1" // never rebind a prefix the element itself uses
-	}
-	if !declaresNS(el, prefix, NSWSU) {
-		el.CreateAttr("xmlns:"+prefix, NSWSU)
-	}
+	prefix := bindPrefix(el, "wsu", NSWSU)
 	id := NewID("id")
 	el.CreateAttr(prefix+":Id", id)
 	return id
+}
+
+// bindPrefix returns a prefix bound to uri at el (el must already sit in its
+// tree): want if it is bound to uri in scope; otherwise want, want1, want2...,
+// the first that nothing in el's subtree uses, declared on el. A prefix in use
+// below el is never rebound, so no existing element or attribute changes
+// namespace.
+func bindPrefix(el *etree.Element, want, uri string) string {
+	if declaresNS(el, want, uri) {
+		return want
+	}
+	used := map[string]bool{}
+	var walk func(e *etree.Element)
+	walk = func(e *etree.Element) {
+		used[e.Space] = true
+		for _, a := range e.Attr {
+			used[a.Space] = true
+			if a.Space == "xmlns" {
+				used[a.Key] = true
+			}
+		}
+		for _, c := range e.ChildElements() {
+			walk(c)
+		}
+	}
+	walk(el)
+	prefix := want
+	for i := 1; used[prefix]; i++ {
+		prefix = fmt.Sprintf("%s%d", want, i)
+	}
+	el.CreateAttr("xmlns:"+prefix, uri)
+	return prefix
 }
 
 // declaresNS reports whether prefix is bound to uri in scope at el.
@@ -259,23 +345,4 @@ func referenceElement(r ebms.Reference) *etree.Element {
 	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", r.DigestAlgorithm)
 	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(r.DigestValue))
 	return ref
-}
-
-func digestAttachment(a Attachment, h crypto.Hash) ([]byte, error) {
-	if h == crypto.SHA256 && len(a.SHA256) == sha256.Size {
-		return a.SHA256, nil
-	}
-	if a.Open == nil {
-		return nil, fmt.Errorf("wssec: attachment %q has no content", a.ContentID)
-	}
-	rc, err := a.Open()
-	if err != nil {
-		return nil, fmt.Errorf("wssec: opening attachment %q: %w", a.ContentID, err)
-	}
-	defer rc.Close()
-	d := h.New()
-	if _, err := io.Copy(d, rc); err != nil {
-		return nil, fmt.Errorf("wssec: reading attachment %q: %w", a.ContentID, err)
-	}
-	return d.Sum(nil), nil
 }
