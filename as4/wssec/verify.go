@@ -202,22 +202,9 @@ func Verify(env Envelope, attachments []Attachment, opts VerifyOptions) (*Result
 	}
 
 	// Rule 1: the SignatureValue over the canonical SignedInfo first.
-	canonSI, err := c14n.Canonicalize(signedInfo, prefixes)
+	canonSI, err := verifySignatureValue(sig, signedInfo, prefixes, sigHash, pub, tok.Certificate)
 	if err != nil {
-		return nil, authError("signed-info", "canonicalizing SignedInfo: %v", err)
-	}
-	svEl, err := childNS(sig, NSDS, "SignatureValue")
-	if err != nil || svEl == nil {
-		return nil, authError("signature-value", "ds:Signature must hold exactly one ds:SignatureValue")
-	}
-	sv, err := base64.StdEncoding.DecodeString(stripSpace(svEl.Text()))
-	if err != nil {
-		return nil, authError("signature-value", "SignatureValue is not valid base64")
-	}
-	h := sigHash.New()
-	h.Write(canonSI)
-	if err := rsa.VerifyPKCS1v15(pub, sigHash, h.Sum(nil), sv); err != nil {
-		return nil, authError("signature-value", "SignatureValue does not verify with the key of %s", tok.Certificate.Subject)
+		return nil, err
 	}
 
 	// From here on, only the verified bytes are used.
@@ -301,6 +288,29 @@ func Verify(env Envelope, attachments []Attachment, opts VerifyOptions) (*Result
 		res.TrustChecked = true
 	}
 	return res, nil
+}
+
+// verifySignatureValue canonicalizes SignedInfo and checks the SignatureValue
+// over it with pub; it returns the verified canonical bytes.
+func verifySignatureValue(sig, signedInfo *etree.Element, prefixes []string, h crypto.Hash, pub *rsa.PublicKey, cert *x509.Certificate) ([]byte, error) {
+	canon, err := c14n.Canonicalize(signedInfo, prefixes)
+	if err != nil {
+		return nil, authError("signed-info", "canonicalizing SignedInfo: %v", err)
+	}
+	svEl, err := childNS(sig, NSDS, "SignatureValue")
+	if err != nil || svEl == nil {
+		return nil, authError("signature-value", "ds:Signature must hold exactly one ds:SignatureValue")
+	}
+	sv, err := base64.StdEncoding.DecodeString(stripSpace(svEl.Text()))
+	if err != nil {
+		return nil, authError("signature-value", "SignatureValue is not valid base64")
+	}
+	d := h.New()
+	d.Write(canon)
+	if err := rsa.VerifyPKCS1v15(pub, h, d.Sum(nil), sv); err != nil {
+		return nil, authError("signature-value", "SignatureValue does not verify with the key of %s", cert.Subject)
+	}
+	return canon, nil
 }
 
 // checkEnvelopeShape makes sure env names the Envelope's own Header and Body,
