@@ -14,7 +14,8 @@ import (
 // second read; other digests reopen the spooled file.
 //
 // For an encrypted message the attachments must be the decrypted octets:
-// build those Attachments from the decryption output instead.
+// call it after xenc.DecryptAttachments, which replaces each part's content,
+// size, SHA-256 and Content-Type in place.
 func FromSOAP(m *soap.Message) (Envelope, []Attachment) {
 	if m == nil {
 		return Envelope{}, nil

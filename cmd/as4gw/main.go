@@ -2,6 +2,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -11,8 +12,9 @@ func main() {
 	if err := root.Execute(); err != nil {
 		// cobra has already printed usage errors; exit codes are set by the
 		// subcommand through exitError where a specific status matters.
-		var code = 1
-		if ee, ok := err.(exitError); ok {
+		code := 1
+		var ee exitError
+		if errors.As(err, &ee) {
 			code = ee.code
 		}
 		fmt.Fprintln(os.Stderr, "as4gw:", err)
