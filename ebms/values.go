@@ -1,6 +1,7 @@
 package ebms
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -270,4 +271,20 @@ func isScheme(s string) bool {
 		}
 	}
 	return true
+}
+
+// NewMessageID returns a fresh RFC 2822 msg-id without brackets: a random
+// (version 4) UUID, "@", and domain (default "as4gw"). Peers that check
+// MessageId syntax strictly accept it.
+func NewMessageID(domain string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("ebms: crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	if domain == "" {
+		domain = "as4gw"
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x@%s", b[0:4], b[4:6], b[6:8], b[8:10], b[10:], domain)
 }

@@ -1,6 +1,7 @@
 package ebms
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,5 +103,22 @@ func TestCheckURIReference(t *testing.T) {
 		if err := checkURIReference(s); err == nil {
 			t.Errorf("checkURIReference(%q) succeeded, want an error", s)
 		}
+	}
+}
+
+func TestNewMessageID(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		id := NewMessageID("ap.example")
+		if err := ValidateMessageID(id); err != nil {
+			t.Fatalf("%q: %v", id, err)
+		}
+		if seen[id] {
+			t.Fatalf("duplicate %q", id)
+		}
+		seen[id] = true
+	}
+	if id := NewMessageID(""); !strings.HasSuffix(id, "@as4gw") {
+		t.Errorf("default domain: %q", id)
 	}
 }
