@@ -73,3 +73,19 @@ func signalTime(t time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// CopyReceiptEnvelope builds a receipt holding a copy of the UserMessage, for
+// legs that accept unsigned messages (there is no signature to give
+// non-repudiation information about).
+func CopyReceiptEnvelope(u *ebms.UserMessage, opts SignalOptions) ([]byte, error) {
+	now := signalTime(opts.Now)
+	cp := *u
+	m := &ebms.Messaging{
+		MustUnderstand: true,
+		SignalMessages: []*ebms.SignalMessage{{
+			MessageInfo: ebms.MessageInfo{Timestamp: now, MessageID: ebms.NewMessageID(opts.IDDomain), RefToMessageID: u.MessageInfo.MessageID},
+			Receipt:     &ebms.Receipt{UserMessage: &cp},
+		}},
+	}
+	return signalEnvelope(m, opts)
+}
