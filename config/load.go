@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -26,7 +27,16 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, os.LookupEnv)
+	cfg, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg.ResolvePaths(dir)
+	return cfg, nil
 }
 
 // Parse is Load on YAML bytes with an injectable environment (for tests).
@@ -82,7 +92,10 @@ func leafKeys(t reflect.Type, prefix string) []string {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name := f.Tag.Get("mapstructure")
-		if name == "" || name == "-" {
+		switch name {
+		case "-":
+			continue
+		case "":
 			name = f.Name
 		}
 		key := strings.ToLower(name)

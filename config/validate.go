@@ -2,9 +2,12 @@ package config
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/as4gw/as4gw/pmode"
 )
 
 // Problems is every validation problem of a configuration, each naming its
@@ -68,12 +71,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if err := c.PModes.Validate(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				p = append(p, "pmodes: "+line)
-			}
+	c.PModes.ApplyDefaults()
+	var pp pmode.Problems
+	if err := c.PModes.ValidateAt("pmodes"); errors.As(err, &pp) {
+		for _, prob := range pp {
+			p = append(p, prob.String())
 		}
+	} else if err != nil {
+		p.add("pmodes", "%v", err)
 	}
 	if len(p) > 0 {
 		return p
