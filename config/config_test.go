@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/as4gw/as4gw/as4/soap"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,20 @@ func TestTokenHashRoundTrip(t *testing.T) {
 	h := TokenHash("abc")
 	if _, err := ParseTokenHash(h); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The commented example in configs/ must stay a valid configuration.
+func TestExampleConfigIsValid(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "configs", "as4gw.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(data, noEnv)
+	if err != nil {
+		t.Fatalf("configs/as4gw.example.yaml: %v", err)
+	}
+	if cfg.Limits != soap.DefaultLimits() {
+		t.Errorf("the example spells out limits that differ from the defaults: %+v", cfg.Limits)
 	}
 }
