@@ -16,6 +16,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/as4gw /usr/local/bin/as4gw
 # Message store and payloads; mount a volume here in production.
 WORKDIR /var/lib/as4gw
+VOLUME ["/var/lib/as4gw"]
+# AS4 endpoint, backend API, operations (as in configs/as4gw.example.yaml).
+EXPOSE 8443 8080 9090
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/as4gw"]
-CMD ["version"]
+CMD ["serve", "--config", "/etc/as4gw/as4gw.yaml"]
