@@ -195,6 +195,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	senderDone := make(chan struct{})
 	go func() { defer close(senderDone); gw.Run(runCtx) }()
+	go sweepOrphans(runCtx, st, log)
 	log.Info("gateway started", "partyId", cfg.Identity.PartyID, "dataDir", cfg.DataDir)
 
 	<-runCtx.Done()
@@ -213,6 +214,25 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		return err
 	default:
 		return nil
+	}
+}
+
+// sweepOrphans removes payload files no message references (left by an
+// upload or an inbound message that failed half way) every ten minutes.
+func sweepOrphans(ctx context.Context, st *store.BoltStore, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.SweepOrphans(ctx, time.Hour); err != nil {
+				log.Warn("orphan payload sweep failed", "error", err)
+			} else if n > 0 {
+				log.Info("removed orphan payload files", "count", n)
+			}
+		}
 	}
 }
 
