@@ -2,35 +2,17 @@ package soap
 
 import (
 	"errors"
+	"github.com/as4gw/as4gw/internal/testutil"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// vectorsDir returns ../shared/vectors next to the repository root (found
-// by walking up to go.mod), or skips the test when it is absent. The
-// vectors are read in place and never copied into the repository.
+// vectorsDir is ../shared/vectors, read in place (see internal/testutil: it
+// skips where the folder is absent, and fails in CI).
 func vectorsDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("interop vectors not available: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	vectors := filepath.Join(dir, "..", "shared", "vectors")
-	if st, err := os.Stat(vectors); err != nil || !st.IsDir() {
-		t.Skipf("interop vectors not available: %s is absent (they live outside the repository)", vectors)
-	}
-	return vectors
+	return testutil.VectorsDir(t)
 }
 
 // readVector reads one vector file relative to the vectors folder.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"github.com/as4gw/as4gw/internal/testutil"
 	"io"
 	"mime/multipart"
 	"os"
@@ -18,29 +19,11 @@ import (
 	"testing"
 )
 
-// vectorsDir finds ../shared/vectors next to the repository root (the
-// directory holding go.mod), or skips the test.
+// vectorsDir is ../shared/vectors, read in place (see internal/testutil: it
+// skips where the folder is absent, and fails in CI).
 func vectorsDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("interop vectors: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	v := filepath.Join(dir, "..", "shared", "vectors")
-	if _, err := os.Stat(filepath.Join(v, "MANIFEST.md")); err != nil {
-		t.Skipf("interop vectors not available at %s (%v); skipping", v, err)
-	}
-	return v
+	return testutil.VectorsDir(t)
 }
 
 var (

@@ -3,6 +3,7 @@ package c14n
 import (
 	"bytes"
 	"errors"
+	"github.com/as4gw/as4gw/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,28 +90,11 @@ func afterHeaders(b []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// vectorsDir finds ../shared/vectors next to the module root, or skips.
+// vectorsDir is ../shared/vectors, read in place (see internal/testutil: it
+// skips where the folder is absent, and fails in CI).
 func vectorsDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	v := filepath.Join(filepath.Dir(dir), "shared", "vectors")
-	if fi, err := os.Stat(v); err != nil || !fi.IsDir() {
-		t.Skipf("interop vectors not present at %s", v)
-	}
-	return v
+	return testutil.VectorsDir(t)
 }
 
 // vectorFiles lists the stored messages under the vectors folder.
