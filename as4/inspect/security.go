@@ -29,8 +29,8 @@ func (rep *Report) decrypt(env wssec.Envelope, msg *soap.Message, sec *SecurityR
 	if err != nil || header == nil {
 		return unavailable
 	}
-	keys := childElements(header, wssec.NSXENC, "EncryptedKey")
-	data := childElements(header, wssec.NSXENC, "EncryptedData")
+	keys := wssec.Children(header, wssec.NSXENC, "EncryptedKey")
+	data := wssec.Children(header, wssec.NSXENC, "EncryptedData")
 	if len(keys) == 0 && len(data) == 0 {
 		return unavailable
 	}
@@ -239,20 +239,10 @@ func payloadDigest(att *soap.Attachment, pi *ebms.PartInfo, maxDecompressed int6
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func childElements(parent *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	for _, c := range parent.ChildElements() {
-		if c.Tag == local && c.NamespaceURI() == ns {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // carriedCertificates returns the X509v3 tokens in a Security header.
 func carriedCertificates(header *etree.Element) []*x509.Certificate {
 	var out []*x509.Certificate
-	for _, bst := range childElements(header, wssec.NSWSSE, "BinarySecurityToken") {
+	for _, bst := range wssec.Children(header, wssec.NSWSSE, "BinarySecurityToken") {
 		if bst.SelectAttrValue("ValueType", "") != wssec.ValueTypeX509v3 {
 			continue
 		}

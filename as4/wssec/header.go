@@ -93,6 +93,16 @@ func is(el *etree.Element, ns, local string) bool {
 	return el != nil && el.Tag == local && el.NamespaceURI() == ns
 }
 
+// Children returns el's child elements with the given namespace and local
+// name, in document order.
+func Children(el *etree.Element, ns, local string) []*etree.Element { return childrenNS(el, ns, local) }
+
+// Child returns the single child with that name, nil if there is none, and an
+// error when there are several (never pick one of two).
+func Child(el *etree.Element, ns, local string) (*etree.Element, error) {
+	return childNS(el, ns, local)
+}
+
 // childrenNS returns el's child elements with the given namespace and local name.
 func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
 	var out []*etree.Element

@@ -2,6 +2,7 @@ package xenc
 
 import (
 	"fmt"
+	"github.com/as4gw/as4gw/as4/soap"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -36,33 +37,12 @@ func policyError(check, format string, args ...any) *wssec.Error {
 	return &wssec.Error{Code: ebms.CodePolicyNoncompliance, Check: check, Detail: fmt.Sprintf(format, args...)}
 }
 
-// is reports whether el has the given namespace URI and local name.
-func is(el *etree.Element, ns, local string) bool {
-	return el != nil && el.Tag == local && el.NamespaceURI() == ns
-}
-
-func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
-	var out []*etree.Element
-	for _, c := range el.ChildElements() {
-		if is(c, ns, local) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// childNS returns the only child with that name, nil when there is none and
-// an error when there are several.
-func childNS(el *etree.Element, ns, local string) (*etree.Element, error) {
-	cs := childrenNS(el, ns, local)
-	switch len(cs) {
-	case 0:
-		return nil, nil
-	case 1:
-		return cs[0], nil
-	}
-	return nil, fmt.Errorf("<%s> has %d <%s> children, want at most one", el.FullTag(), len(cs), local)
-}
+// Element helpers shared with wssec.
+var (
+	is         = soap.IsElement
+	childrenNS = wssec.Children
+	childNS    = wssec.Child
+)
 
 // attr returns the value of the unqualified attribute key.
 func attr(el *etree.Element, key string) (string, bool) {
