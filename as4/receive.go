@@ -88,9 +88,13 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 	if err := leg.CheckProperties(u.MessageProperties); err != nil {
 		return 0, nil, failure(err, ref)
 	}
+	// Sizes by PartInfo href, as CheckPayloads looks them up; these are the
+	// decrypted (still compressed) sizes.
 	sizes := map[string]int64{}
-	for _, a := range in.Message.Attachments {
-		sizes[a.ContentID] = a.Size
+	for _, pi := range u.PayloadInfo {
+		if a, err := in.Message.AttachmentByCID(pi.Href); err == nil {
+			sizes[pi.Href] = a.Size
+		}
 	}
 	if err := leg.CheckPayloads(u.PayloadInfo, sizes); err != nil {
 		return 0, nil, failure(err, ref)

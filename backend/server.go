@@ -222,8 +222,11 @@ func New(cfg Config) (*Server, error) {
 // Gateway.Serves, so that a message for a participant no backend serves is refused
 // (NOT_SERVICED) rather than stored for no one.
 func (s *Server) Serves(p store.PartyID) bool {
+	// An untyped finalRecipient is accepted for a participant of the default type, as
+	// the inbox and lookups do.
+	untyped := store.PartyID{ID: p.ID, Type: DefaultParticipantType}
 	for _, c := range s.clients {
-		if c.scope.set[p] {
+		if c.scope.set[p] || (p.Type == "" && c.scope.set[untyped]) {
 			return true
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -136,25 +135,21 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		log.Info("recovered after an unclean stop", "leasesReleased", r.LeasesReleased)
 	}
 
-	served := map[string]bool{}
-	for _, p := range cfg.Participants() {
-		served[strings.ToLower(participantID(p))] = true
+	api, err := newAPI(cfg, st, log)
+	if err != nil {
+		return err
 	}
+	defer api.Close()
 	gw := &as4.Gateway{
 		Identity: id, PartyID: pmode.PartyID{Value: cfg.Identity.PartyID, Type: cfg.Identity.PartyIDType},
 		PModes: &cfg.PModes, Trust: trustStore, Store: st,
-		Serves:     func(p store.PartyID) bool { return served[strings.ToLower(p.ID)] },
+		Serves:     api.Serves,
 		Limits:     cfg.Limits,
 		SpoolDir:   spool,
 		Log:        log,
 		HTTPClient: &http.Client{Timeout: cfg.Sender.RequestTimeout},
 		Workers:    cfg.Sender.Workers, PollInterval: cfg.Sender.PollInterval,
 	}
-	api, err := backendHandler(cfg, st, log)
-	if err != nil {
-		return err
-	}
-
 	as4Mux := http.NewServeMux()
 	as4Mux.Handle("/as4", gw)
 	as4Mux.Handle("/services/msh", gw)
@@ -201,6 +196,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	<-runCtx.Done()
 	log.Info("stopping")
 	ready.setListening(false)
+	api.Close() // ends open long polls, which would otherwise hold Shutdown
 	shutdownCtx, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
 	for _, s := range servers {
@@ -234,15 +230,6 @@ func sweepOrphans(ctx context.Context, st *store.BoltStore, log *slog.Logger) {
 			}
 		}
 	}
-}
-
-// participantID strips an optional "type::" prefix from a configured
-// participant id.
-func participantID(p string) string {
-	if i := strings.Index(p, "::"); i >= 0 {
-		return p[i+2:]
-	}
-	return p
 }
 
 type namedServer struct {
