@@ -47,6 +47,8 @@ type Gateway struct {
 	Workers int
 	// PollInterval is how often the queue is checked when idle (default 1s).
 	PollInterval time.Duration
+	// AllowPlainHTTP permits http:// partner endpoints; otherwise only https://.
+	AllowPlainHTTP bool
 	// Lease is how long a claimed message is held by a worker before it is
 	// considered abandoned (default: the HTTP timeout plus a minute).
 	Lease time.Duration

@@ -52,7 +52,7 @@ func testPair(t *testing.T) (blue, red *testAP) {
 		}
 		ap := &testAP{name: name, store: st}
 		ap.gw = &Gateway{Identity: id, PartyID: pmode.PartyID{Value: name, Type: partyType}, Trust: ts, Store: st,
-			SpoolDir: t.TempDir(), HTTPClient: &http.Client{Timeout: 10 * time.Second}, PollInterval: 100 * time.Millisecond,
+			SpoolDir: t.TempDir(), AllowPlainHTTP: true, HTTPClient: &http.Client{Timeout: 10 * time.Second}, PollInterval: 100 * time.Millisecond,
 			Serves: func(p store.PartyID) bool { return p.ID != "0203:nobody.example" }}
 		ap.server = httptest.NewServer(ap.gw)
 		t.Cleanup(ap.server.Close)
@@ -299,5 +299,16 @@ func TestGatewayBadInputNever500(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: HTTP %d", resp.StatusCode)
+	}
+}
+
+func TestGatewayRefusesPlainHTTPUnlessAllowed(t *testing.T) {
+	blue, _ := testPair(t)
+	blue.gw.AllowPlainHTTP = false
+	blue.startSender(t)
+	m := blue.submit(t, "red", "0203:red.example", randomBytes(10))
+	failed := waitState(t, blue.store, m.Key, store.SendFailure, 10*time.Second)
+	if last := failed.Attempts[len(failed.Attempts)-1]; !bytes.Contains([]byte(last.Error.Detail), []byte("not https://")) {
+		t.Errorf("last attempt = %+v, want a refusal naming plain HTTP", last)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,6 +207,9 @@ func (g *Gateway) attempt(ctx context.Context, m *store.Message, log interface{ 
 	party := g.PModes.PartyByID(pmode.PartyID{Value: m.To.ID, Type: m.To.Type})
 	if party == nil || party.Endpoint == "" {
 		return fail(ebms.CodeOther, false, false, "no endpoint is configured for party %s", m.To)
+	}
+	if !strings.HasPrefix(strings.ToLower(party.Endpoint), "https://") && !g.AllowPlainHTTP {
+		return fail(ebms.CodeOther, false, false, "endpoint %q of party %s is not https:// (plain HTTP is off)", party.Endpoint, m.To)
 	}
 	var payloads []OutboundPayload
 	for _, p := range m.Payloads {

@@ -80,6 +80,9 @@ type Sender struct {
 	RequestTimeout time.Duration `mapstructure:"requestTimeout"`
 	// PollInterval is how often the queue is checked when idle.
 	PollInterval time.Duration `mapstructure:"pollInterval"`
+	// AllowPlainHTTP permits partner endpoints with http:// URLs (development,
+	// or a TLS-originating proxy on the way out). Off: only https://.
+	AllowPlainHTTP bool `mapstructure:"allowPlainHTTP"`
 }
 
 // Backend configures the REST API's clients.

@@ -16,6 +16,7 @@ listeners:
   as4: {address: "127.0.0.1:8443", tls: {allowPlainHTTP: true}}
   backend: {address: "127.0.0.1:8080"}
   operations: {address: "127.0.0.1:9090"}
+sender: {allowPlainHTTP: true}
 identity:
   partyId: blue
   partyIdType: urn:oasis:names:tc:ebcore:partyid-type:unregistered
@@ -105,6 +106,7 @@ func TestProblemsNameTheKey(t *testing.T) {
 		{"no key", func(s string) string { return strings.Replace(s, "keyFile: key.pem", "", 1) }, "identity"},
 		{"bad retry", func(s string) string { return strings.Replace(s, "12;4;CONSTANT", "12;4;SOMETIMES", 1) }, "retry"},
 		{"P-Mode problem keeps its path", func(s string) string { return strings.Replace(s, "action: deliver", "action: \"\"", 1) }, "pmodes.legs[0].action"},
+		{"plain HTTP partner endpoint", func(s string) string { return strings.Replace(s, "sender: {allowPlainHTTP: true}", "", 1) }, "pmodes.parties[1].endpoint"},
 		{"negative limit", func(s string) string { return s + "limits: {maxParts: -1}\n" }, "MaxParts"},
 	}
 	for _, tt := range tests {

@@ -50,6 +50,11 @@ func (c *Config) Validate() error {
 	if c.Sender.PollInterval <= 0 {
 		p.add("sender.pollInterval", "must be positive (e.g. 1s)")
 	}
+	for i, party := range c.PModes.Parties {
+		if strings.HasPrefix(strings.ToLower(party.Endpoint), "http://") && !c.Sender.AllowPlainHTTP {
+			p.add(fmt.Sprintf("pmodes.parties[%d].endpoint", i), "%q is plain HTTP; use https:// or set sender.allowPlainHTTP: true (development only)", party.Endpoint)
+		}
+	}
 	names := map[string]bool{}
 	for i, cl := range c.Backend.Clients {
 		key := fmt.Sprintf("backend.clients[%d]", i)

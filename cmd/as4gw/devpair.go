@@ -165,6 +165,7 @@ identity:
 sender:
   workers: 4
   requestTimeout: 1m
+  allowPlainHTTP: true   # DEVELOPMENT ONLY: the partner's endpoint is http:// on loopback
 
 backend:
   clients:

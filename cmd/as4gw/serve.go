@@ -143,12 +143,13 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	gw := &as4.Gateway{
 		Identity: id, PartyID: pmode.PartyID{Value: cfg.Identity.PartyID, Type: cfg.Identity.PartyIDType},
 		PModes: &cfg.PModes, Trust: trustStore, Store: st,
-		Serves:     api.Serves,
-		Limits:     cfg.Limits,
-		SpoolDir:   spool,
-		Log:        log,
-		HTTPClient: &http.Client{Timeout: cfg.Sender.RequestTimeout},
-		Workers:    cfg.Sender.Workers, PollInterval: cfg.Sender.PollInterval,
+		Serves:         api.Serves,
+		Limits:         cfg.Limits,
+		SpoolDir:       spool,
+		Log:            log,
+		HTTPClient:     outboundClient(cfg),
+		AllowPlainHTTP: cfg.Sender.AllowPlainHTTP,
+		Workers:        cfg.Sender.Workers, PollInterval: cfg.Sender.PollInterval,
 	}
 	as4Mux := http.NewServeMux()
 	as4Mux.Handle("/as4", gw)
@@ -275,6 +276,15 @@ func (s *namedServer) close() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+}
+
+// outboundClient posts to partners: TLS 1.2 or 1.3 only, the request
+// timeout bounding one attempt.
+func outboundClient(cfg *config.Config) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.MaxIdleConnsPerHost = max(2, cfg.Sender.Workers)
+	return &http.Client{Timeout: cfg.Sender.RequestTimeout, Transport: tr}
 }
 
 // serverTLS: TLS 1.2 or 1.3 only; client certificates as configured.
