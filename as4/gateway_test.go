@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/as4gw/as4gw/as4/soap"
+	"github.com/as4gw/as4gw/as4/wssec"
 	"github.com/as4gw/as4gw/ebms"
 	"github.com/as4gw/as4gw/pmode"
 	"github.com/as4gw/as4gw/store"
@@ -237,14 +239,17 @@ func TestGatewayDuplicateGetsOriginalReceipt(t *testing.T) {
 	m := blue.submit(t, "red", "0203:red.example", randomBytes(300))
 	leg := blue.gw.PModes.Leg("dev")
 	party := blue.gw.PModes.Party("red")
-	wm, err := BuildUserMessage(userMessage(&m, leg), []OutboundPayload{{ContentID: m.Payloads[0].ContentID, MimeType: "application/octet-stream", Compress: true,
-		Open: func() (io.ReadCloser, error) { return blue.store.OpenPayload(context.Background(), m.Payloads[0].Blob) }}},
-		WireOptions{Identity: blue.gw.Identity, Sign: true, Encrypt: true, Recipient: party.Certificate, SpoolDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	build := func() *WireMessage {
+		wm, err := BuildUserMessage(userMessage(&m, leg), []OutboundPayload{{ContentID: m.Payloads[0].ContentID, MimeType: "application/octet-stream", Compress: true,
+			Open: func() (io.ReadCloser, error) { return blue.store.OpenPayload(context.Background(), m.Payloads[0].Blob) }}},
+			WireOptions{Identity: blue.gw.Identity, Sign: true, Encrypt: true, Recipient: party.Certificate, SpoolDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(wm.Close)
+		return wm
 	}
-	defer wm.Close()
-	post := func() []byte {
+	post := func(wm *WireMessage) []byte {
 		ct, body := wm.Body()
 		defer body.Close()
 		resp, err := http.Post(party.Endpoint, ct, body)
@@ -258,9 +263,32 @@ func TestGatewayDuplicateGetsOriginalReceipt(t *testing.T) {
 		}
 		return data
 	}
-	first, second := post(), post()
+	checkReceipt := func(raw []byte, wm *WireMessage) error {
+		env, err := soap.ParseEnvelope(bytes.NewReader(raw), soap.DefaultLimits())
+		if err != nil {
+			return err
+		}
+		el, err := ebms.FindMessaging(env.Header)
+		if err != nil {
+			return err
+		}
+		rm, err := ebms.Decode(el)
+		if err != nil {
+			return err
+		}
+		return wssec.CheckReceipt(rm, m.ID, wm.SignedReferences)
+	}
+	wm := build()
+	first, second := post(wm), post(wm)
 	if !bytes.Equal(first, second) {
-		t.Error("the duplicate got a different receipt; want the original one again")
+		t.Error("a byte-identical resend got a different receipt; want the original one again")
+	}
+	// A sender that lost the receipt rebuilds the message (fresh key,
+	// signature): it must get a receipt that matches what it sent now.
+	rebuilt := build()
+	third := post(rebuilt)
+	if err := checkReceipt(third, rebuilt); err != nil {
+		t.Errorf("receipt for a rebuilt resend does not match its signature: %v", err)
 	}
 	if n := len(inboxFor(t, red, "0203:red.example")); n != 1 {
 		t.Errorf("red inbox holds %d messages, want 1", n)

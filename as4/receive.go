@@ -1,6 +1,7 @@
 package as4
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -110,6 +111,20 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 		return 0, nil, &Failure{Signal: e, RefToMessageID: ref, Status: http.StatusOK, Err: errors.New("finalRecipient not served here")}
 	}
 
+	// A resend of a message we already hold is answered without storing its
+	// payloads again (Receive below still catches a concurrent duplicate).
+	if prior, err := g.Store.Find(ctx, store.Inbound, ref); err == nil {
+		for _, p := range prior {
+			if p.From == m.From {
+				receipt, err := g.receiptFor(in, u)
+				if err != nil {
+					return 0, nil, storageFailure(err, ref)
+				}
+				return http.StatusOK, g.duplicateReceipt(p, receipt, ref), nil
+			}
+		}
+	}
+
 	// Payloads: decompressed (bombs and corrupt gzip refused here, before
 	// any receipt) and made durable before the metadata commit.
 	var blobs []store.BlobRef
@@ -154,11 +169,7 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		discard()
-		g.log().Info("duplicate received", "messageId", ref, "from", m.PeerAP.PartyID, "outcome", "duplicate")
-		if stored.Receipt != nil && len(stored.Receipt.Raw) > 0 {
-			return http.StatusOK, stored.Receipt.Raw, nil
-		}
-		return http.StatusOK, receipt.Raw, nil
+		return http.StatusOK, g.duplicateReceipt(stored, receipt, ref), nil
 	case err != nil:
 		discard()
 		return 0, nil, storageFailure(err, ref)
@@ -167,6 +178,20 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 		"from", m.PeerAP.PartyID, "originalSender", m.OriginalSender.String(), "finalRecipient", m.FinalRecipient.String(),
 		"leg", m.LegName, "payloads", len(m.Payloads), "outcome", string(stored.State))
 	return http.StatusOK, receipt.Raw, nil
+}
+
+// duplicateReceipt answers a message we already hold. A byte-identical
+// resend (same signed references) gets the original receipt again. A resend
+// the sender rebuilt (after a lost receipt or a crash: fresh encryption and
+// signature, same MessageId) gets a receipt for what it sent now, so that its
+// NRR check passes; it is neither stored nor delivered a second time.
+func (g *Gateway) duplicateReceipt(stored store.Message, fresh *store.Receipt, ref string) []byte {
+	identical := stored.Receipt != nil && len(stored.Receipt.Raw) > 0 && bytes.Equal(stored.Receipt.NRR, fresh.NRR)
+	g.log().Info("duplicate received", "messageId", ref, "from", stored.PeerAP.PartyID, "identicalResend", identical, "outcome", "duplicate")
+	if identical {
+		return stored.Receipt.Raw
+	}
+	return fresh.Raw
 }
 
 // receiptFor builds the signed receipt: non-repudiation information when the

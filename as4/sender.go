@@ -133,9 +133,27 @@ func (p *partners) finish(partner string, ok, transport bool, now time.Time) {
 		delete(p.backoffUntil, partner)
 		return
 	}
+	// Sends that were in flight together fail together: count one failure
+	// per backoff round, not one per message, or a partner restarting under
+	// load would be backed off for minutes.
+	if now.Before(p.backoffUntil[partner]) {
+		return
+	}
 	p.failures[partner]++
 	d := 5 * time.Second << min(p.failures[partner]-1, 6)
 	p.backoffUntil[partner] = now.Add(min(d, 5*time.Minute))
+}
+
+// retryGap is the spacing the retry policy puts before retry n (1-based):
+// the difference between its offset and the previous one.
+func retryGap(offsets []time.Duration, n int) time.Duration {
+	switch {
+	case n < 1 || n > len(offsets):
+		return 0
+	case n == 1:
+		return offsets[0]
+	}
+	return offsets[n-1] - offsets[n-2]
 }
 
 // sendOutcome is the result of one attempt.
@@ -175,7 +193,14 @@ func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool
 		if len(m.Attempts) > 0 {
 			first = m.Attempts[0].At
 		}
-		next, retry = leg.Reliability.Retry.NextAttempt(first, len(m.Attempts)+1)
+		n := len(m.Attempts) + 1
+		next, retry = leg.Reliability.Retry.NextAttempt(first, n)
+		// The schedule is a grid from the first attempt; after a delay
+		// (backoff, downtime) several grid points lie in the past. Keep the
+		// policy's spacing from now instead of spending them in a burst.
+		if gap := retryGap(leg.Reliability.Retry.Offsets(), n); retry && next.Before(now.Add(gap)) {
+			next = now.Add(gap)
+		}
 	}
 	var err error
 	if retry {
