@@ -42,12 +42,17 @@ type sendOptions struct {
 	payloads  []string
 	wait      time.Duration
 	caFile    string
-	// pollMin and pollMax bound the status polling interval (tests shorten them).
-	pollMin, pollMax time.Duration
 }
 
+// The status polling interval starts at sendPollMin after each change of status
+// and doubles up to sendPollMax (tests shorten both).
+var (
+	sendPollMin = 250 * time.Millisecond
+	sendPollMax = 2 * time.Second
+)
+
 func newSendCommand() *cobra.Command {
-	o := sendOptions{pollMin: 250 * time.Millisecond, pollMax: 2 * time.Second}
+	var o sendOptions
 	cmd := &cobra.Command{
 		Use:   "send --api URL --token-file FILE --metadata FILE [--payload ID=PATH ...] [--wait DURATION]",
 		Short: "Submit a message through the REST API of a running gateway and wait for its final status",
@@ -388,7 +393,7 @@ func (s messageStatus) lastError() string {
 func waitFinal(ctx context.Context, r *sendRequest, id string, o sendOptions, stderr io.Writer) (status, detail string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
-	interval := o.pollMin
+	interval := sendPollMin
 	last, lastErr := "", ""
 	for {
 		st, err := getStatus(ctx, r, id)
@@ -402,7 +407,7 @@ func waitFinal(ctx context.Context, r *sendRequest, id string, o sendOptions, st
 				}
 				fmt.Fprintln(stderr, line)
 				last = st.Status
-				interval = o.pollMin
+				interval = sendPollMin
 			}
 			if sendFinalStates[st.Status] {
 				return st.Status, st.lastError(), nil
@@ -427,8 +432,8 @@ func waitFinal(ctx context.Context, r *sendRequest, id string, o sendOptions, st
 			return "", "", exitError{code: 1, err: ctx.Err()}
 		case <-time.After(interval):
 		}
-		if interval *= 2; interval > o.pollMax {
-			interval = o.pollMax
+		if interval *= 2; interval > sendPollMax {
+			interval = sendPollMax
 		}
 	}
 }
@@ -445,7 +450,7 @@ func getStatus(ctx context.Context, r *sendRequest, id string) (messageStatus, e
 	var st messageStatus
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, r.endpoint("/api/v1/messages/"+url.PathEscape(id)), nil)
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, r.endpoint("/api/v1/messages/"+url.PathEscape(id))+"?direction=out", nil)
 	if err != nil {
 		return st, permanentError{err}
 	}
@@ -489,8 +494,21 @@ func apiError(what string, resp *http.Response, body []byte) error {
 				fmt.Fprintf(&b, "\n  field: %s", f)
 			}
 		}
+		if list, _ := p["fields"].([]any); len(list) > 0 {
+			var fs []string
+			for _, f := range list {
+				fs = append(fs, fmt.Sprint(f))
+			}
+			fmt.Fprintf(&b, "\n  fields: %s", strings.Join(fs, ", "))
+		}
 		if d, _ := p["detail"].(string); d != "" {
 			fmt.Fprintf(&b, "\n  detail: %s", d)
+		}
+		if id, _ := p["messageId"].(string); id != "" {
+			fmt.Fprintf(&b, "\n  existing message: %s", id)
+			if st, _ := p["messageStatus"].(string); st != "" {
+				fmt.Fprintf(&b, " (%s)", st)
+			}
 		}
 		for _, k := range []string{"errors", "invalidParams", "invalid-params"} {
 			list, _ := p[k].([]any)
