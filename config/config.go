@@ -91,10 +91,12 @@ type Backend struct {
 }
 
 // BackendClient is one message service. It authenticates with a bearer token
-// (only its SHA-256 is configured: "sha256:<hex>") and may act only for its
-// participants.
+// (only its SHA-256 is configured: "sha256:<hex>") or with a TLS client
+// certificate on the backend listener (its SHA-256 fingerprint, hex), and may
+// act only for its participants.
 type BackendClient struct {
-	Name         string   `mapstructure:"name"`
-	TokenSHA256  string   `mapstructure:"tokenSHA256"`
-	Participants []string `mapstructure:"participants"`
+	Name              string   `mapstructure:"name"`
+	TokenSHA256       string   `mapstructure:"tokenSHA256"`
+	CertificateSHA256 string   `mapstructure:"certificateSHA256"`
+	Participants      []string `mapstructure:"participants"`
 }

@@ -107,6 +107,12 @@ func TestProblemsNameTheKey(t *testing.T) {
 		{"bad retry", func(s string) string { return strings.Replace(s, "12;4;CONSTANT", "12;4;SOMETIMES", 1) }, "retry"},
 		{"P-Mode problem keeps its path", func(s string) string { return strings.Replace(s, "action: deliver", "action: \"\"", 1) }, "pmodes.legs[0].action"},
 		{"plain HTTP partner endpoint", func(s string) string { return strings.Replace(s, "sender: {allowPlainHTTP: true}", "", 1) }, "pmodes.parties[1].endpoint"},
+		{"client without credentials", func(s string) string {
+			return strings.Replace(s, "tokenSHA256: sha256:0000000000000000000000000000000000000000000000000000000000000000", "", 1)
+		}, "backend.clients[0]: give tokenSHA256 or certificateSHA256"},
+		{"bad certificate fingerprint", func(s string) string {
+			return strings.Replace(s, "      participants:", "      certificateSHA256: zz\n      participants:", 1)
+		}, "backend.clients[0].certificateSHA256"},
 		{"negative limit", func(s string) string { return s + "limits: {maxParts: -1}\n" }, "MaxParts"},
 	}
 	for _, tt := range tests {

@@ -64,8 +64,18 @@ func (c *Config) Validate() error {
 			p.add(key+".name", "%q is used twice", cl.Name)
 		}
 		names[cl.Name] = true
-		if _, err := ParseTokenHash(cl.TokenSHA256); err != nil {
-			p.add(key+".tokenSHA256", "%v", err)
+		switch {
+		case cl.TokenSHA256 == "" && cl.CertificateSHA256 == "":
+			p.add(key, "give tokenSHA256 or certificateSHA256 (or both) so the client can authenticate")
+		case cl.TokenSHA256 != "":
+			if _, err := ParseTokenHash(cl.TokenSHA256); err != nil {
+				p.add(key+".tokenSHA256", "%v", err)
+			}
+		}
+		if fp := strings.ReplaceAll(cl.CertificateSHA256, ":", ""); cl.CertificateSHA256 != "" {
+			if b, err := hex.DecodeString(fp); err != nil || len(b) != 32 {
+				p.add(key+".certificateSHA256", "must be the certificate's SHA-256 fingerprint in hex (openssl x509 -noout -fingerprint -sha256)")
+			}
 		}
 		if len(cl.Participants) == 0 {
 			p.add(key+".participants", "list at least one participant id (e.g. 0203:malmo.se) the client may act for")
