@@ -56,7 +56,7 @@ type Limits struct {
 //     to disk, never held in memory.
 //   - MaxEnvelopeBytes 4 MiB: AS4 envelopes are a few tens of KiB (payloads
 //     travel as attachments); the envelope is parsed in memory.
-//   - MaxParts 100 and MaxPartHeaderBytes 16 KiB: AS4 messages carry a handful
+//   - MaxParts 101 (100 attachments and the root) and MaxPartHeaderBytes 16 KiB: AS4 messages carry a handful
 //     of parts with a few short headers each.
 //   - MaxXMLDepth 64, MaxAttributesPerElement 64, MaxNamespaceDeclarations
 //     4096, MaxElements 100,000: far above any real envelope (depth ~12,
@@ -68,7 +68,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxMessageBytes:          512 << 20,
 		MaxEnvelopeBytes:         4 << 20,
-		MaxParts:                 100,
+		MaxParts:                 101,
 		MaxPartHeaderBytes:       16 << 10,
 		MaxAttachmentBytes:       512 << 20,
 		MaxXMLDepth:              64,
