@@ -11,10 +11,19 @@ import (
 // the payload's own type.
 const CompressionTypeGzip = "application/gzip"
 
-// Compress gzips src into dst (one gzip member, default level) and returns
-// the number of uncompressed bytes read from src. It does not close dst.
+// Compress gzips src into dst (one gzip member) and returns the number of
+// uncompressed bytes read from src. It does not close dst.
+//
+// It uses gzip's fastest level: SDK payloads are end-to-end encrypted XHE
+// (base64 of random bytes), which every level shrinks to the same ~75 %, and
+// level 1 is 3.3× faster there than the default level 6 (208 vs 63 MB/s,
+// BenchmarkGzipLevels); on plain XML it is 3.6× faster and still compresses
+// to under 1 %. At level 6, gzip set the pace of large transfers.
 func Compress(dst io.Writer, src io.Reader) (int64, error) {
-	zw := gzip.NewWriter(dst)
+	zw, err := gzip.NewWriterLevel(dst, gzip.BestSpeed)
+	if err != nil {
+		return 0, err
+	}
 	n, err := io.Copy(zw, src)
 	if cerr := zw.Close(); err == nil {
 		err = cerr
