@@ -41,7 +41,7 @@ red N+3..N+5. For development and tests only.`,
 			if err := writeDevpair(dir, basePort); err != nil {
 				return err
 			}
-			printDevpairUsage(cmd.OutOrStdout(), dir)
+			printDevpairUsage(cmd.OutOrStdout(), dir, false)
 			return nil
 		},
 	}
@@ -213,6 +213,12 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+func readJSON(path string, v any) {
+	if data, err := os.ReadFile(path); err == nil {
+		json.Unmarshal(data, v)
+	}
+}
+
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -221,19 +227,26 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-func printDevpairUsage(w io.Writer, dir string) {
-	fmt.Fprintf(w, `Two development gateways are ready in %[1]s (plain HTTP on loopback: development only).
+func printDevpairUsage(w io.Writer, dir string, running bool) {
+	if running {
+		fmt.Fprintf(w, "Both gateways are starting now, in this process; stop them with Ctrl-C.\n\n")
+	} else {
+		fmt.Fprintf(w, `Two development gateways are ready in %[1]s (plain HTTP on loopback: development only).
 
 Start them, each in its own terminal:
   go run ./cmd/as4gw serve --config %[1]s/blue/as4gw.yaml
   go run ./cmd/as4gw serve --config %[1]s/red/as4gw.yaml
 
-Send a file from blue to red and wait for the receipt:
-  go run ./cmd/as4gw send --api "$(jq -r .apiUrl %[1]s/blue/gateway.json)" \
-      --token-file %[1]s/blue/api-token --metadata %[1]s/blue/example-metadata.json \
-      --payload message=README.md
+`, dir)
+	}
+	var blue, red gatewayInfo
+	readJSON(filepath.Join(dir, "blue", "gateway.json"), &blue)
+	readJSON(filepath.Join(dir, "red", "gateway.json"), &red)
+	fmt.Fprintf(w, `Send a file from blue to red and wait for the receipt:
+  go run ./cmd/as4gw send --api %[2]s --token-file %[1]s/blue/api-token \
+      --metadata %[1]s/blue/example-metadata.json --payload message=README.md
 
 Then read red's inbox:
-  curl -H "Authorization: Bearer $(cat %[1]s/red/api-token)" "$(jq -r .apiUrl %[1]s/red/gateway.json)/api/v1/inbox"
-`, dir)
+  curl -H "Authorization: Bearer $(cat %[1]s/red/api-token)" %[3]s/api/v1/inbox
+`, dir, blue.APIURL, red.APIURL)
 }

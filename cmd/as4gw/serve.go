@@ -91,7 +91,7 @@ func runDevDefault(ctx context.Context, dir string, out, logOut io.Writer) error
 		cfgs = append(cfgs, cfg)
 	}
 	fmt.Fprintf(out, "as4gw development default: gateways blue and red from %s (plain HTTP on loopback, development keys).\n\n", dir)
-	printDevpairUsage(out, dir)
+	printDevpairUsage(out, dir, true)
 	errs := make(chan error, len(cfgs))
 	for i, cfg := range cfgs {
 		go func() { errs <- runGateway(ctx, cfg, newLogger("text", logOut, []string{"blue", "red"}[i])) }()
