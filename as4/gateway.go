@@ -52,6 +52,8 @@ type Gateway struct {
 	// Lease is how long a claimed message is held by a worker before it is
 	// considered abandoned (default: the HTTP timeout plus a minute).
 	Lease time.Duration
+	// Observer receives events for metrics (nil: none); see observe.go.
+	Observer Observer
 }
 
 func (g *Gateway) now() time.Time {

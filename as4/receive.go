@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/as4gw/as4gw/as4/soap"
 	"github.com/as4gw/as4gw/as4/wssec/xenc"
@@ -32,6 +33,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	var leg *pmode.Leg
+	partner := ""
+	start := time.Now()
+	defer func() { g.observer().InboundDuration(time.Since(start)) }()
 	in, err := OpenInbound(r.Body, r.Header.Get("Content-Type"), InboundConfig{
 		Identity: g.Identity, Limits: g.Limits, SpoolDir: g.SpoolDir, Now: g.Now,
 	}, func(m *ebms.Messaging) (InboundPolicy, error) {
@@ -41,6 +45,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return InboundPolicy{}, &ebms.ValidationError{Code: ebms.CodeFeatureNotSupported, Element: "eb:SignalMessage",
 				Detail: "signal messages are accepted only as responses (one-way push, reply pattern response)"}
 		}
+		partner = g.partnerName(m.UserMessage.PartyInfo.From.PartyIDs)
 		l, err := g.PModes.MatchInbound(m.UserMessage)
 		if err != nil {
 			return InboundPolicy{}, err
@@ -55,12 +60,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}, nil
 	})
 	if err != nil {
+		g.observer().Received(leg, partner, ReceivedRefused)
 		g.refuse(w, err)
 		return
 	}
 	defer in.Close()
 	status, body, err := g.accept(ctx, in, leg)
 	if err != nil {
+		g.observer().Received(leg, partner, ReceivedRefused)
 		g.refuse(w, err)
 		return
 	}
@@ -120,6 +127,7 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 				if err != nil {
 					return 0, nil, storageFailure(err, ref)
 				}
+				g.observer().Received(leg, g.partnerName(u.PartyInfo.From.PartyIDs), ReceivedDuplicate)
 				return http.StatusOK, g.duplicateReceipt(p, receipt, ref), nil
 			}
 		}
@@ -169,11 +177,13 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		discard()
+		g.observer().Received(leg, g.partnerName(u.PartyInfo.From.PartyIDs), ReceivedDuplicate)
 		return http.StatusOK, g.duplicateReceipt(stored, receipt, ref), nil
 	case err != nil:
 		discard()
 		return 0, nil, storageFailure(err, ref)
 	}
+	g.observer().Received(leg, g.partnerName(u.PartyInfo.From.PartyIDs), ReceivedStored)
 	g.log().Info("message received", "messageId", ref, "conversationId", m.ConversationID,
 		"from", m.PeerAP.PartyID, "originalSender", m.OriginalSender.String(), "finalRecipient", m.FinalRecipient.String(),
 		"leg", m.LegName, "payloads", len(m.Payloads), "outcome", string(stored.State))
@@ -223,6 +233,9 @@ func (g *Gateway) refuse(w http.ResponseWriter, err error) {
 	var ff *Failure
 	if errors.As(err, &ff) {
 		f = ff
+	}
+	if code, ok := securityCode(f); ok {
+		g.observer().SecurityFailure(code)
 	}
 	g.log().Warn("message refused", "messageId", f.RefToMessageID, "code", string(f.Signal.ErrorCode),
 		"detail", f.Signal.ErrorDetail, "outcome", "refused", "error", err.Error())

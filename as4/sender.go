@@ -177,15 +177,18 @@ func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool
 	}
 	a := store.Attempt{At: now, HTTPStatus: out.status, Error: out.problem}
 	bg := context.WithoutCancel(ctx)
+	obs, partner, leg := g.observer(), g.outboundPartnerName(m.To.ID, m.To.Type), g.PModes.Leg(m.LegName)
+	obs.Attempt(partner, attemptOutcome(out))
 	if out.receipt != nil {
 		if _, err := g.Store.MarkAcknowledged(bg, m.Key, a, *out.receipt); err != nil {
 			log.Error("recording the receipt failed", "error", err)
 			return false, false
 		}
+		obs.Sent(leg, partner, SentAcknowledged)
+		obs.SendToReceipt(max(0, g.now().Sub(m.Created)))
 		log.Info("message acknowledged", "receiptId", out.receipt.MessageID, "attempt", len(m.Attempts)+1, "outcome", "ACKNOWLEDGED")
 		return true, false
 	}
-	leg := g.PModes.Leg(m.LegName)
 	var next time.Time
 	retry := false
 	if out.retry && leg != nil {
@@ -214,7 +217,12 @@ func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool
 		_, err = g.Store.MarkFailed(bg, m.Key, m.Lease.Token, a)
 		log.Error("send failed for good", "code", a.Error.Code, "detail", a.Error.Detail, "outcome", "SEND_FAILURE")
 	}
-	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
+	switch {
+	case err == nil && retry:
+		obs.Sent(leg, partner, SentRetry)
+	case err == nil:
+		obs.Sent(leg, partner, SentFailed)
+	case !errors.Is(err, store.ErrLeaseLost):
 		log.Error("recording the attempt failed", "error", err)
 	}
 	return false, out.transport

@@ -22,6 +22,7 @@ import (
 
 	"github.com/as4gw/as4gw/as4"
 	"github.com/as4gw/as4gw/config"
+	"github.com/as4gw/as4gw/metrics"
 	"github.com/as4gw/as4gw/pmode"
 	"github.com/as4gw/as4gw/store"
 	"github.com/as4gw/as4gw/trust"
@@ -37,7 +38,7 @@ func newServeCommand() *cobra.Command {
 		Use:   "serve [--config FILE]",
 		Short: "Run the gateway (without --config: two development gateways, blue and red)",
 		Long: `serve runs the gateway described by --config: the AS4 endpoint, the backend API and
-the operations listener (/healthz, /readyz). It stops gracefully on SIGTERM or SIGINT.
+the operations listener (/healthz, /readyz, /metrics). It stops gracefully on SIGTERM or SIGINT.
 
 Without --config it runs an embedded development default: two gateways, blue and red,
 in one process, written to --dev-dir on first use (plain HTTP on loopback ports 18080-18085,
@@ -151,6 +152,8 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 		AllowPlainHTTP: cfg.Sender.AllowPlainHTTP,
 		Workers:        cfg.Sender.Workers, PollInterval: cfg.Sender.PollInterval,
 	}
+	mx := metrics.New(metrics.Options{Store: st, DataDir: cfg.DataDir, PModes: &cfg.PModes, Identity: id.Certificate})
+	gw.Observer = mx
 	as4Mux := http.NewServeMux()
 	as4Mux.Handle("/as4", gw)
 	as4Mux.Handle("/services/msh", gw)
@@ -158,6 +161,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	opsMux := http.NewServeMux()
 	opsMux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	opsMux.Handle("/readyz", ready)
+	opsMux.Handle("/metrics", mx.Handler())
 
 	servers := []*namedServer{
 		{name: "as4", listener: cfg.Listeners.AS4, handler: as4Mux},
