@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/as4gw/as4gw/as4/soap"
@@ -16,6 +17,7 @@ import (
 	"github.com/as4gw/as4gw/ebms"
 	"github.com/as4gw/as4gw/pmode"
 	"github.com/as4gw/as4gw/store"
+	"github.com/as4gw/as4gw/xhe"
 )
 
 // ServeHTTP is the AS4 endpoint (POST /as4, /services/msh). It answers a
@@ -167,6 +169,13 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 		m.Payloads[i].Blob, m.Payloads[i].Size, m.Payloads[i].SHA256 = blob.Ref, blob.Size, blob.SHA256
 	}
 
+	if leg.Envelope == pmode.EnvelopeXHE {
+		if err := g.checkXHE(ctx, u, m); err != nil {
+			discard()
+			return 0, nil, err
+		}
+	}
+
 	receipt, err := g.receiptFor(in, u)
 	if err != nil {
 		discard()
@@ -188,6 +197,48 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 		"from", m.PeerAP.PartyID, "originalSender", m.OriginalSender.String(), "finalRecipient", m.FinalRecipient.String(),
 		"leg", m.LegName, "payloads", len(m.Payloads), "outcome", string(stored.State))
 	return http.StatusOK, receipt.Raw, nil
+}
+
+// checkXHE reads the stored (decompressed) "message" payload as an XHE
+// envelope and checks it and the AS4 headers against each other (SDK). A
+// malformed envelope or one that contradicts the headers is refused with
+// EBMS:0004 (NOT_SERVICED where the profile says so), logged with the reason,
+// and never stored or delivered.
+func (g *Gateway) checkXHE(ctx context.Context, u *ebms.UserMessage, m store.Message) error {
+	ref := u.MessageInfo.MessageID
+	refuse := func(err error) error {
+		var xe *xhe.Error
+		if !errors.As(err, &xe) {
+			return storageFailure(err, ref)
+		}
+		g.log().Warn("XHE envelope refused", "messageId", ref, "kind", xe.Kind.String(), "reason", xe.Error())
+		return &Failure{Signal: xe.EBMSError(ref), RefToMessageID: ref, Status: http.StatusOK, Err: err}
+	}
+	var blob store.BlobRef
+	for _, p := range m.Payloads {
+		if strings.EqualFold(p.ContentID, pmode.EnvelopePartID) {
+			blob = p.Blob
+		}
+	}
+	if blob == "" {
+		return refuse(&xhe.Error{Kind: xhe.KindMalformed, Problems: []xhe.Problem{{Path: "eb:PayloadInfo", Msg: "no cid:" + pmode.EnvelopePartID + " payload carries the XHE envelope"}}})
+	}
+	r, err := g.Store.OpenPayload(ctx, blob)
+	if err != nil {
+		return storageFailure(err, ref)
+	}
+	defer r.Close()
+	env, err := xhe.Parse(r, xhe.Limits{})
+	if err != nil {
+		return refuse(err)
+	}
+	if err := env.Check(); err != nil {
+		return refuse(err)
+	}
+	if err := xhe.CheckAgainst(u, env); err != nil {
+		return refuse(err)
+	}
+	return nil
 }
 
 // duplicateReceipt answers a message we already hold. A byte-identical

@@ -100,7 +100,18 @@ type Leg struct {
 	Properties []PropertyRule `mapstructure:"properties" yaml:"properties"`
 	// Compression gzips payloads on send (AS4 compression).
 	Compression bool `mapstructure:"compression" yaml:"compression"`
+	// Envelope names the business envelope the leg's "message" payload
+	// carries: "" (none checked) or EnvelopeXHE, whose envelope must agree with
+	// the AS4 headers on receipt (SDK; see package xhe).
+	Envelope string `mapstructure:"envelope" yaml:"envelope"`
 }
+
+// EnvelopeXHE is Leg.Envelope for OASIS XHE 1.0 envelopes (SDK).
+const EnvelopeXHE = "xhe"
+
+// EnvelopePartID is the Content-ID of the payload that carries the business
+// envelope (SDK's payload profile: cid:message).
+const EnvelopePartID = "message"
 
 // Security says how a leg's messages are protected. Algorithms are URIs; the
 // short names of algorithms.go ("rsa-sha256", "aes128-gcm", ...) are accepted

@@ -120,6 +120,7 @@ func SDKLegs() []Leg {
 			},
 			Properties:  append([]PropertyRule(nil), p.properties...),
 			Compression: p.compression,
+			Envelope:    EnvelopeXHE, // sdk-profile.md, "Business envelope: XHE, not SBDH"
 		})
 	}
 	return legs

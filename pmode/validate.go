@@ -159,6 +159,9 @@ func (v *validator) legs(prefix string) {
 		if m := l.MEP; m != "" && m != MEPOneWay && !strings.EqualFold(m, "oneway") {
 			v.add(path+".mep", "%q is not supported (as4gw implements one-way push; use \"oneway\")", m)
 		}
+		if e := l.Envelope; e != "" && e != EnvelopeXHE {
+			v.add(path+".envelope", "%q is not a known business envelope (use %q or leave it empty)", e, EnvelopeXHE)
+		}
 		if b := l.Binding; b != "" && b != BindingPush && !strings.EqualFold(b, "push") {
 			v.add(path+".binding", "%q is not supported (as4gw implements one-way push; use \"push\")", b)
 		}
