@@ -20,5 +20,9 @@ VOLUME ["/var/lib/as4gw"]
 # AS4 endpoint, backend API, operations (as in configs/as4gw.example.yaml).
 EXPOSE 8443 8080 9090
 USER nonroot:nonroot
+# Readiness of the operations listener (store answers, certificate valid,
+# listeners up); the image has no shell, so the binary probes itself.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+  CMD ["/usr/local/bin/as4gw", "healthcheck", "--url", "http://127.0.0.1:9090/readyz"]
 ENTRYPOINT ["/usr/local/bin/as4gw"]
 CMD ["serve", "--config", "/etc/as4gw/as4gw.yaml"]
