@@ -313,20 +313,6 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func readAll(t testing.TB, st *store.BoltStore, ref store.BlobRef) []byte {
-	t.Helper()
-	rc, err := st.OpenPayload(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 var (
 	certOnce sync.Once
 	certC    *x509.Certificate // client C's TLS certificate

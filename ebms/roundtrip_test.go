@@ -276,7 +276,8 @@ func TestEncodeShape(t *testing.T) {
 		t.Errorf("bare header: %s", bare)
 	}
 	// Encoding is deterministic and writes canonical end tags.
-	if serialize(m.Encode(EncodeOptions{})) != serialize(m.Encode(EncodeOptions{})) {
+	first, second := serialize(m.Encode(EncodeOptions{})), serialize(m.Encode(EncodeOptions{}))
+	if first != second {
 		t.Error("Encode is not deterministic")
 	}
 	if strings.Contains(text, "/>") {

@@ -130,19 +130,20 @@ func ValidateMessageID(id string) error {
 	if id == "" {
 		return errors.New("empty message id")
 	}
-	var left, right string
+	var right string
 	if id[0] == '"' {
 		end := quotedEnd(id, '"', '"', isQText)
 		if end < 0 || end+1 >= len(id) || id[end+1] != '@' {
 			return fmt.Errorf("message id %q: malformed quoted id-left", id)
 		}
-		left, right = id[:end+1], id[end+2:]
+		right = id[end+2:]
 	} else {
 		at := strings.IndexByte(id, '@')
 		if at < 0 {
 			return fmt.Errorf("message id %q has no '@' between id-left and id-right", id)
 		}
-		left, right = id[:at], id[at+1:]
+		left := id[:at]
+		right = id[at+1:]
 		if !isDotAtomText(left) {
 			return fmt.Errorf("message id %q: id-left %q is not a dot-atom-text", id, left)
 		}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"os"
 	"time"
 
 	"github.com/as4gw/as4gw/as4/soap"
@@ -166,12 +165,4 @@ func identityFor(key crypto.Signer, certs []*x509.Certificate, carried []*x509.C
 		return nil, err
 	}
 	return trust.NewIdentity(key, cert, nil)
-}
-
-// spoolDir returns where to keep temporary files.
-func spoolDir(opts Options) string {
-	if opts.SpoolDir != "" {
-		return opts.SpoolDir
-	}
-	return os.TempDir()
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beevik/etree"
-
 	"github.com/as4gw/as4gw/as4/soap"
 	"github.com/as4gw/as4gw/as4/wssec/c14n"
 	"github.com/as4gw/as4gw/ebms"
@@ -159,20 +157,6 @@ func referenceDigests(t testing.TB, env Envelope) map[string]bool {
 		out[target] = string(d.Sum(nil)) == string(vr.DigestValue)
 	}
 	return out
-}
-
-// findByID returns the element carrying the ID, failing the test if none.
-func findByID(t testing.TB, root *etree.Element, id string) *etree.Element {
-	t.Helper()
-	ids, err := IndexIDs(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	el, ok := ids[id]
-	if !ok {
-		t.Fatalf("no element with ID %q", id)
-	}
-	return el
 }
 
 // reparseWire reads serialized envelope bytes as a receiver would.
