@@ -1,0 +1,247 @@
+package c14n
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// InclusiveAlgorithm is the URI of Canonical XML 1.0 without comments
+// (http://www.w3.org/TR/2001/REC-xml-c14n-20010315), the canonicalization
+// most SMP implementations (phoss-SMP, DomiSMP) use for their enveloped
+// signatures over SignedServiceMetadata.
+const InclusiveAlgorithm = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+
+// InclusiveOptions tunes an inclusive canonicalization.
+type InclusiveOptions struct {
+	// Exclude is an element of el's subtree left out of the output with all
+	// its descendants: the ds:Signature under the enveloped-signature
+	// transform. nil excludes nothing. Excluding el itself is an error.
+	Exclude *etree.Element
+	// MaxElements and MaxDepth are as in Options.
+	MaxElements int
+	MaxDepth    int
+}
+
+// CanonicalizeInclusive returns the Canonical XML 1.0 (without comments) form
+// of el and its subtree as a document subset: el renders every namespace in
+// scope (ancestors included) and inherits the xml:* attributes of its
+// ancestors that it does not set itself (C14N 1.0 §2.4), as libxml2 does
+// for an XPath-selected subtree. Like Canonicalize, it only reads the tree;
+// pass el in place so its ancestors are visible.
+func CanonicalizeInclusive(el *etree.Element, opts InclusiveOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := canonicalizeInclusive(&buf, el, opts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// CanonicalizeInclusiveTo streams the inclusive canonical form of el to w.
+// On error w may already have received part of the output.
+func CanonicalizeInclusiveTo(w io.Writer, el *etree.Element, opts InclusiveOptions) error {
+	if buf, ok := w.(*bytes.Buffer); ok {
+		return canonicalizeInclusive(buf, el, opts)
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if err := canonicalizeInclusive(bw, el, opts); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+type inclusiveCanonicalizer struct {
+	c       *canonicalizer // shared scope bookkeeping and limits
+	exclude *etree.Element
+	// inherited holds the xml:* attributes of el's ancestors, nearest
+	// first, to add to the apex element.
+	inherited []etree.Attr
+}
+
+func canonicalizeInclusive(w writer, el *etree.Element, opts InclusiveOptions) error {
+	if el == nil {
+		return errors.New("c14n: nil element")
+	}
+	if opts.Exclude == el {
+		return errors.New("c14n: the excluded element is the element to canonicalize")
+	}
+	ic := &inclusiveCanonicalizer{
+		c:       &canonicalizer{w: w, maxElems: opts.MaxElements, maxDepth: opts.MaxDepth},
+		exclude: opts.Exclude,
+	}
+	var chain []*etree.Element
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		chain = append(chain, p)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if err := ic.c.declare(chain[i]); err != nil {
+			return err
+		}
+	}
+	// Nearest ancestor first, so the first occurrence of a name wins.
+	for _, p := range chain {
+		for _, a := range p.Attr {
+			if a.Space == "xml" && !slices.ContainsFunc(ic.inherited, func(b etree.Attr) bool { return b.Key == a.Key }) {
+				ic.inherited = append(ic.inherited, a)
+			}
+		}
+	}
+	return ic.element(el, 1, true)
+}
+
+func (ic *inclusiveCanonicalizer) element(el *etree.Element, depth int, apex bool) error {
+	c := ic.c
+	c.elems++
+	if c.maxElems > 0 && c.elems > c.maxElems {
+		return ErrTooManyElements
+	}
+	if c.maxDepth > 0 && depth > c.maxDepth {
+		return ErrTooDeep
+	}
+	scopeMark, renderedMark := len(c.scope), len(c.rendered)
+	if err := c.declare(el); err != nil {
+		return err
+	}
+	if _, ok := c.resolve(el.Space); !ok {
+		return &UndeclaredPrefixError{Prefix: el.Space, Element: el.FullTag()}
+	}
+
+	// Namespace axis (C14N 1.0 §2.3, §4.7): every namespace in scope is a
+	// node of the element; one is rendered unless the nearest output
+	// ancestor has the same binding. In a complete subtree that ancestor is
+	// the parent, whose in-scope bindings were all rendered or inherited, so
+	// below the apex only the element's own declarations can differ. The
+	// apex renders its whole in-scope set.
+	c.nsOut = c.nsOut[:0]
+	if apex {
+		for i := len(c.scope) - 1; i >= 0; i-- {
+			b := c.scope[i]
+			if slices.ContainsFunc(c.nsOut, func(o binding) bool { return o.prefix == b.prefix }) {
+				continue // shadowed by a nearer declaration
+			}
+			c.nsOut = append(c.nsOut, b)
+		}
+		// A default namespace undeclared (xmlns="") or never declared has
+		// no namespace node: nothing to render at the apex.
+		c.nsOut = slices.DeleteFunc(c.nsOut, func(b binding) bool { return b.prefix == "" && b.uri == "" })
+	} else {
+		for i := range el.Attr {
+			a := &el.Attr[i]
+			if !isNSDecl(a) || (a.Space == "xmlns" && a.Key == "xml") {
+				continue
+			}
+			prefix := ""
+			if a.Space == "xmlns" {
+				prefix = a.Key
+			}
+			if slices.ContainsFunc(c.nsOut, func(o binding) bool { return o.prefix == prefix }) {
+				continue
+			}
+			have, _ := lookup(c.rendered, prefix)
+			if have == a.Value {
+				// Same binding as the output parent; for the default
+				// namespace this also covers xmlns="" under a parent
+				// without a default namespace.
+				continue
+			}
+			c.nsOut = append(c.nsOut, binding{prefix, a.Value})
+		}
+	}
+	c.rendered = append(c.rendered, c.nsOut...)
+
+	c.attrs = c.attrs[:0]
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if isNSDecl(a) {
+			continue
+		}
+		uri := ""
+		if a.Space != "" {
+			var ok bool
+			if uri, ok = c.resolve(a.Space); !ok {
+				return &UndeclaredPrefixError{Prefix: a.Space, Element: el.FullTag()}
+			}
+		}
+		c.attrs = append(c.attrs, attr{uri, a})
+	}
+	if apex {
+		for i := range ic.inherited {
+			a := &ic.inherited[i]
+			if !slices.ContainsFunc(c.attrs, func(x attr) bool { return x.a.Space == "xml" && x.a.Key == a.Key }) {
+				c.attrs = append(c.attrs, attr{xmlNamespace, a})
+			}
+		}
+	}
+
+	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
+	slices.SortFunc(c.attrs, func(x, y attr) int {
+		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
+	})
+	for i := 1; i < len(c.attrs); i++ {
+		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
+			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
+		}
+	}
+
+	w := c.w
+	w.WriteByte('<')
+	writeQName(w, el.Space, el.Tag)
+	for _, ns := range c.nsOut {
+		if ns.prefix == "" {
+			w.WriteString(` xmlns="`)
+		} else {
+			w.WriteString(" xmlns:")
+			w.WriteString(ns.prefix)
+			w.WriteString(`="`)
+		}
+		escape(w, ns.uri, true)
+		w.WriteByte('"')
+	}
+	for _, a := range c.attrs {
+		w.WriteByte(' ')
+		writeQName(w, a.a.Space, a.a.Key)
+		w.WriteString(`="`)
+		escape(w, a.a.Value, true)
+		w.WriteByte('"')
+	}
+	w.WriteByte('>')
+
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Element:
+			if t == ic.exclude {
+				continue
+			}
+			if err := ic.element(t, depth+1, false); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			escape(w, t.Data, false)
+		case *etree.ProcInst:
+			w.WriteString("<?")
+			w.WriteString(t.Target)
+			if t.Inst != "" {
+				w.WriteByte(' ')
+				w.WriteString(t.Inst)
+			}
+			w.WriteString("?>")
+		case *etree.Comment:
+		case *etree.Directive:
+			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
+		}
+	}
+	w.WriteString("</")
+	writeQName(w, el.Space, el.Tag)
+	w.WriteByte('>')
+
+	c.scope = c.scope[:scopeMark]
+	c.rendered = c.rendered[:renderedMark]
+	return nil
+}
