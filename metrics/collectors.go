@@ -33,12 +33,15 @@ var (
 		"Write transactions (each fsynced) the store committed since it was opened.", nil, nil)
 	descWriteOps = prometheus.NewDesc("as4gw_store_write_operations_total",
 		"Write operations carried by those commits (write_operations / commits is the batching factor).", nil, nil)
+	descPartnerQueue = prometheus.NewDesc("as4gw_queue_partner_waiting_messages",
+		"Outbound messages waiting to be sent (SEND_ENQUEUED + WAITING_FOR_RETRY) by partner: the P-Mode party name of the receiving access point, or other (partners found by discovery, unconfigured parties).",
+		[]string{"partner"}, nil)
 	descFSAvail = prometheus.NewDesc("as4gw_store_filesystem_avail_bytes",
 		"Bytes available to the gateway on the filesystem holding the data directory.", nil, nil)
 	descFSSize = prometheus.NewDesc("as4gw_store_filesystem_size_bytes",
 		"Total size of the filesystem holding the data directory.", nil, nil)
 	descCert = prometheus.NewDesc("as4gw_certificate_expiry_timestamp_seconds",
-		"NotAfter of our AS4 certificate (role=identity) and of each P-Mode partner certificate (role=partner), as a Unix time.",
+		"NotAfter of our AS4 certificate (role=identity), each P-Mode partner certificate (role=partner), our TLS client certificate (role=tls-client) and the trust stores' anchors (role=as4-anchor, tls-anchor, smp-anchor), as a Unix time.",
 		[]string{"role", "party", "subject_cn"}, nil)
 )
 
@@ -46,7 +49,7 @@ var (
 type storeCollector struct{ opts *Options }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descOldest, descSize, descPayloadFiles, descCommits, descWriteOps, descFSAvail, descFSSize} {
+	for _, d := range []*prometheus.Desc{descQueue, descOldest, descPartnerQueue, descSize, descPayloadFiles, descCommits, descWriteOps, descFSAvail, descFSSize} {
 		ch <- d
 	}
 }
@@ -85,12 +88,40 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := c.opts.Now()
 	oldest := 0.0
+	byPartner := map[string]int{}
+	names := c.partnerNames()
 	for _, q := range qs {
 		if q.Waiting > 0 && !q.NextDue.IsZero() {
 			oldest = max(oldest, now.Sub(q.NextDue).Seconds())
 		}
+		name := names[q.Partner]
+		if name == "" {
+			name = "other"
+		}
+		byPartner[name] += q.Waiting
 	}
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, oldest)
+	for name, n := range byPartner {
+		ch <- prometheus.MustNewConstMetric(descPartnerQueue, prometheus.GaugeValue, float64(n), name)
+	}
+}
+
+// partnerNames maps queue keys (a party id, or "type::id") to P-Mode party
+// names, so the partner label is bounded by the configuration.
+func (c *storeCollector) partnerNames() map[string]string {
+	out := map[string]string{}
+	if c.opts.PModes == nil {
+		return out
+	}
+	for _, p := range c.opts.PModes.Parties {
+		for _, id := range p.PartyIDs {
+			out[id.Value] = p.Name
+			if id.Type != "" {
+				out[id.Type+"::"+id.Value] = p.Name
+			}
+		}
+	}
+	return out
 }
 
 // certCollector exports certificate expiry from the current configuration.
@@ -121,4 +152,11 @@ func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	emit("identity", self, c.opts.Identity)
+	if c.opts.Certificates != nil {
+		for _, lc := range c.opts.Certificates() {
+			if lc.Role != "identity" && lc.Role != "partner" {
+				emit(lc.Role, lc.Name, lc.Certificate)
+			}
+		}
+	}
 }

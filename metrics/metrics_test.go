@@ -50,7 +50,7 @@ func testSet() *pmode.Set {
 		Self: "blue",
 		Parties: []pmode.Party{
 			{Name: "blue", Certificate: &x509.Certificate{Subject: pkix.Name{CommonName: "blue AP"}, NotAfter: testNow.Add(400 * 24 * time.Hour)}},
-			{Name: "red", Certificate: &x509.Certificate{Subject: pkix.Name{CommonName: "red AP"}, NotAfter: testNow.Add(20 * 24 * time.Hour)}},
+			{Name: "red", PartyIDs: []pmode.PartyID{{Value: "red"}}, Certificate: &x509.Certificate{Subject: pkix.Name{CommonName: "red AP"}, NotAfter: testNow.Add(20 * 24 * time.Hour)}},
 			{Name: "green"},
 		},
 		Legs: []pmode.Leg{
@@ -68,6 +68,7 @@ func newTest(t *testing.T) (*Metrics, *fakeStore) {
 		queues: []store.PartnerQueue{
 			{Partner: "red", Waiting: 3, NextDue: testNow.Add(-90 * time.Second)},
 			{Partner: "green", Waiting: 2, NextDue: testNow.Add(time.Minute)},
+			{Partner: "recipient:iso6523-actorid-upis::0203:x.se", Waiting: 4, NextDue: testNow.Add(time.Minute)},
 		},
 	}
 	set := testSet()
@@ -133,6 +134,8 @@ func TestScrapeTimeGauges(t *testing.T) {
 		`as4gw_queue_messages{state="SEND_IN_PROGRESS"} 0`,
 		`as4gw_queue_messages{state="RECEIVED"} 4`,
 		`as4gw_oldest_waiting_message_age_seconds 90`,
+		`as4gw_queue_partner_waiting_messages{partner="red"} 3`,
+		`as4gw_queue_partner_waiting_messages{partner="other"} 6`, // green has no party id; discovery's recipient queue
 		`as4gw_store_size_bytes{kind="db"} 1.048576e+06`,
 		`as4gw_store_size_bytes{kind="payloads"} 5.24288e+06`,
 		`as4gw_store_commits_total 10`,
