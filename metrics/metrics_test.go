@@ -6,6 +6,8 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"github.com/as4gw/as4gw/discovery"
+	"github.com/as4gw/as4gw/trust"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -91,6 +93,9 @@ func exercise(m *Metrics) {
 	m.SendToReceipt(1500 * time.Millisecond)
 	m.InboundDuration(40 * time.Millisecond)
 	m.SecurityFailure(ebms.CodeFailedAuthentication)
+	m.ObserveLookup(discovery.LookupEvent{Stage: discovery.StageResolve, Outcome: "ok", Source: discovery.SourceNetwork, Duration: time.Millisecond})
+	m.InstrumentRevocation("as4", fixedChecker{st: trust.RevocationStatus{State: trust.RevocationGood}}).Check(context.Background(), nil, nil, time.Now())
+	m.TLSHandshakeFailure("as4", "http: TLS handshake error from 127.0.0.1:1: EOF")
 }
 
 func TestCountersAndLabels(t *testing.T) {
