@@ -45,6 +45,9 @@ type attemptView struct {
 	At         time.Time      `json:"at"`
 	HTTPStatus int            `json:"httpStatus,omitempty"`
 	Error      *store.Problem `json:"error,omitempty"`
+	// Peer is the access point the attempt went to (for receivers found by discovery
+	// the only place the backend sees it).
+	Peer *store.PeerAP `json:"peer,omitempty"`
 }
 
 type receiptView struct {
@@ -123,6 +126,10 @@ func viewOf(m *store.Message, hist []store.Event) messageView {
 	}
 	for _, a := range m.Attempts {
 		av := attemptView{At: a.At, HTTPStatus: a.HTTPStatus}
+		if a.Peer != (store.PeerAP{}) {
+			p := a.Peer
+			av.Peer = &p
+		}
 		if a.Error != (store.Problem{}) {
 			e := a.Error
 			av.Error = &e

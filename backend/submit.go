@@ -140,6 +140,10 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, c *clien
 	if p != nil {
 		return nil, p
 	}
+	fromXHE, p := s.headersFromXHE(ctx, mr, sub, c, up) // xhe_submit.go: headers left to the XHE payload
+	if p != nil {
+		return nil, p
+	}
 
 	// 2. Who may send what: checked before a payload byte is read.
 	if !c.scope.own[sub.originalSender] {
@@ -157,7 +161,8 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, c *clien
 	} else {
 		sub.messageID = ebms.NewMessageID(s.idDomain)
 	}
-	if sub.conversationID == "" {
+	conversationGiven := sub.conversationID != ""
+	if !conversationGiven {
 		sub.conversationID = newUUID()
 	}
 	m := &store.Message{
@@ -176,7 +181,7 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, c *clien
 	for _, pr := range sub.properties {
 		psub.Properties = append(psub.Properties, ebms.Property{Name: pr.Name, Type: pr.Type, Value: pr.Value})
 	}
-	leg, err := s.pmodes.MatchOutbound(psub)
+	leg, err := s.live().pmodes.MatchOutbound(psub)
 	if err != nil {
 		return m, pmodeProblem(err, sub)
 	}
@@ -192,6 +197,9 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, c *clien
 	// 3. The payloads, streamed into the store as they arrive.
 	got := make([]*store.Payload, len(sub.payloads))
 	var total int64
+	if fromXHE != nil {
+		got[fromXHE.idx], total = fromXHE.payload, fromXHE.payload.Size
+	}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -258,26 +266,43 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, c *clien
 	if err := leg.CheckPayloads(parts, sizes); err != nil {
 		return m, pmodeProblem(err, sub)
 	}
+	if leg.Envelope == pmode.EnvelopeXHE && fromXHE == nil {
+		// All headers were given: the envelope must still agree with them, or the
+		// receiving access point refuses the message (TF-10); without a given
+		// conversationId it is the envelope's Header/ID, not a random one.
+		if !conversationGiven {
+			sub.conversationID = ""
+		}
+		if p := s.checkGivenAgainstXHE(ctx, sub, m); p != nil {
+			return m, p
+		}
+		m.ConversationID = sub.conversationID
+	}
 	return m, nil
 }
 
 // receiver fills the To party from the leg's responder. Without a configured party with
-// an endpoint there is nowhere to send yet (dynamic discovery is not implemented).
+// an endpoint there is nowhere to send unless discovery is on.
 func (s *Server) receiver(leg *pmode.Leg, psub pmode.Submission, m *store.Message) *Problem {
 	field := "finalRecipient"
 	if psub.ToPartyID != "" {
 		field = "toPartyId"
 	}
-	party, pid, err := s.pmodes.Responder(leg, psub)
+	party, pid, err := s.live().pmodes.Responder(leg, psub)
 	if err != nil {
 		return problem(kindNoReceiver, "toPartyId", "%s", strings.TrimPrefix(err.Error(), "pmode: "))
+	}
+	if party == nil && pid.Value == "" && s.discovery && !m.FinalRecipient.IsZero() {
+		// The sender finds the receiving access point from the finalRecipient when it
+		// sends; a lookup that fails becomes the message's failure event, with its reason.
+		return nil
 	}
 	if party == nil || party.Endpoint == "" || len(party.PartyIDs) == 0 {
 		who := fmt.Sprintf("finalRecipient %s", m.FinalRecipient)
 		if pid.Value != "" || psub.ToPartyID != "" {
 			who = fmt.Sprintf("toPartyId %q", psub.ToPartyID)
 		}
-		how := fmt.Sprintf("leg %q sends to access points found by dynamic discovery (SML/SMP), which this gateway does not do yet", leg.Name)
+		how := fmt.Sprintf("leg %q sends to access points found by dynamic discovery (SML/SMP), which is not configured on this gateway (discovery:)", leg.Name)
 		if party != nil {
 			how = fmt.Sprintf("party %q of leg %q has no endpoint configured", party.Name, leg.Name)
 		}

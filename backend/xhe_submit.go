@@ -166,6 +166,35 @@ func (s *Server) headersFromXHE(ctx context.Context, mr *multipart.Reader, sub *
 	return &xheDerived{idx: idx, payload: pl}, nil
 }
 
+// checkGivenAgainstXHE reads the stored XHE payload of a message whose metadata named all
+// headers, on a leg that carries XHE envelopes, and checks the headers against it (filling
+// an empty conversationId from the envelope).
+func (s *Server) checkGivenAgainstXHE(ctx context.Context, sub *submission, m *store.Message) *Problem {
+	md := make([]payloadJSON, len(sub.payloads))
+	for i, p := range sub.payloads {
+		md[i] = payloadJSON{ID: p.id, MimeType: p.mimeType}
+	}
+	idx := xheIndex(md)
+	if idx < 0 {
+		return invalid("payloads", "leg %q carries an XHE envelope in an XML payload (id %q), and none of the payloads is XML", m.LegName, "message")
+	}
+	field := fmt.Sprintf("payloads[%d]", idx)
+	rc, err := s.store.OpenPayload(ctx, m.Payloads[idx].Blob)
+	if err != nil {
+		return problem(kindUnavailable, field, "reading back the XHE payload failed; try again")
+	}
+	env, err := xhe.Parse(rc, xhe.Limits{})
+	rc.Close()
+	var h xhe.Headers
+	if err == nil {
+		h, err = env.Derive()
+	}
+	if err != nil {
+		return invalid(field, "payload %q of leg %q must be an SDK XHE envelope: %s", sub.payloads[idx].id, m.LegName, xheReason(err))
+	}
+	return applyXHE(sub, h)
+}
+
 // xheReason is an xhe error for a problem detail, with at most a few of its problems.
 func xheReason(err error) string {
 	var xe *xhe.Error

@@ -158,3 +158,55 @@ func TestXHEIndex(t *testing.T) {
 		}
 	}
 }
+
+// A leg that carries XHE envelopes checks explicit headers against the envelope too,
+// and takes the conversationId from it when the metadata gives none.
+func TestSubmitExplicitHeadersOnXHELeg(t *testing.T) {
+	xheDoc := tf07(t)
+	sdk := withSDKLeg(t)
+	e := newEnv(t, func(c *Config) {
+		sdk(c)
+		c.PModes.Legs[len(c.PModes.Legs)-1].Envelope = pmode.EnvelopeXHE
+	})
+	meta := func(mod func(map[string]any)) part {
+		m := map[string]any{
+			"originalSender": partA, "finalRecipient": partB,
+			"service": sdkService, "serviceType": sdkServiceType, "action": sdkAction,
+			"payloads": []map[string]any{{"id": "message", "mimeType": "text/xml"}},
+		}
+		if mod != nil {
+			mod(m)
+		}
+		return metaPart(m)
+	}
+	tests := []struct {
+		name   string
+		mod    func(map[string]any)
+		doc    []byte
+		status int
+		field  string
+	}{
+		{"conversation from the envelope", nil, xheDoc, http.StatusAccepted, ""},
+		{"conversation given and equal", func(m map[string]any) { m["conversationId"] = tf07ID }, xheDoc, http.StatusAccepted, ""},
+		{"conversation contradicts", func(m map[string]any) { m["conversationId"] = "another" }, xheDoc, http.StatusBadRequest, "conversationId"},
+		{"recipient contradicts", func(m map[string]any) { m["finalRecipient"] = "0203:someone.else" }, xheDoc, http.StatusBadRequest, "finalRecipient"},
+		{"not an XHE", nil, []byte("<hello/>"), http.StatusBadRequest, "payloads[0]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := e.submit(tokenA, meta(tc.mod), filePart("message", tc.doc))
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			if tc.status == http.StatusAccepted {
+				if resp := decodeJSON[submitResponse](t, w); resp.ConversationID != tf07ID {
+					t.Errorf("conversationId %q, want the XHE's Header/ID", resp.ConversationID)
+				}
+				return
+			}
+			if !strings.Contains(w.Body.String(), `"field":"`+tc.field+`"`) {
+				t.Errorf("problem does not name %s: %s", tc.field, w.Body)
+			}
+		})
+	}
+}

@@ -62,12 +62,6 @@ var kinds = map[Kind]struct {
 	KindEndpointCertificate:      {ErrEndpointCertificate, "RECEIVER_CERTIFICATE_REJECTED"},
 }
 
-// CodeAccessPointUnreachable is the event code for the third notification
-// the SDK asks for (the receiving access point stays unreachable after the
-// retries). Discovery does not raise it; the sender does, with this code so
-// the backend sees one vocabulary.
-const CodeAccessPointUnreachable = "ACCESS_POINT_UNREACHABLE"
-
 // Code returns the stable upper-case code of the kind, for events and logs.
 func (k Kind) Code() string {
 	if v, ok := kinds[k]; ok {
