@@ -100,7 +100,7 @@ func decodeMetadata(r io.Reader, max int64, maxPayloads int) (*submission, *Prob
 		}
 		return nil, invalid(metadataPart, "the metadata part must hold exactly one JSON object; more follows it")
 	}
-	return md.check(maxPayloads)
+	return md.checkAllowingXHE(maxPayloads) // xhe_submit.go
 }
 
 // jsonProblem explains a JSON decoding error, naming the member where it can.

@@ -73,7 +73,7 @@ var (
 
 	allProblemKinds = []problemKind{kindInvalid, kindUnauthorized, kindForbidden, kindNotFound, kindMethod,
 		kindDuplicate, kindState, kindGone, kindPrecondition, kindTooLarge, kindMediaType, kindRange,
-		kindPMode, kindProfile, kindNoReceiver, kindInternal, kindUnavailable}
+		kindPMode, kindProfile, kindNoReceiver, kindInternal, kindUnavailable, kindWebhookSecret, kindWebhookLimit}
 )
 
 // problem builds a Problem of a kind.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/as4gw/as4gw/pmode"
@@ -32,6 +33,8 @@ type Store interface {
 	MarkDownloaded(ctx context.Context, key store.Key) (store.Message, error)
 	EventsAfter(ctx context.Context, after uint64, limit int, f store.EventFilter) ([]store.Event, uint64, error)
 	Changed() <-chan struct{}
+	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, uint64, error)
+	WebhookStore
 }
 
 // Client is one message service and the participants it acts for.
@@ -44,11 +47,15 @@ type Client struct {
 	// Participants it may send as and receive for. A participant with an empty Type gets
 	// DefaultParticipantType; ParseParticipant reads the configuration's string form.
 	Participants []store.PartyID
+	// WebhookSecret signs the events POSTed to its webhooks (webhooks.go). Nil: the
+	// client cannot register webhooks.
+	WebhookSecret []byte
 }
 
 // Limits bound what one request may bring. Zero values take the defaults.
 type Limits struct {
-	// MaxRequestBytes caps a submission's whole multipart body (default 1 GiB). A leg's
+	// MaxRequestBytes caps a submission's whole multipart body (default 2 GiB, so a 1 GiB
+	// payload and its metadata pass). A leg's
 	// PayloadProfile.MaxSize caps the payloads further.
 	MaxRequestBytes int64
 	// MaxMetadataBytes caps the metadata JSON part (default 1 MiB).
@@ -59,7 +66,7 @@ type Limits struct {
 
 // Defaults for Limits.
 const (
-	DefaultMaxRequestBytes  = 1 << 30
+	DefaultMaxRequestBytes  = 2 << 30
 	DefaultMaxMetadataBytes = 1 << 20
 	DefaultMaxPayloads      = 100
 	// MaxWait is the longest an events long poll waits (the wait parameter's maximum).
@@ -85,29 +92,41 @@ type Config struct {
 	Limits          Limits
 	// Now returns the current time (default time.Now); it times requests for the log.
 	Now func() time.Time
+	// Webhooks tune event delivery to registered URLs (see RunWebhooks).
+	Webhooks WebhookOptions
+	// Discovery says the gateway finds receiving access points itself (SML/SMP): a
+	// submission on a leg open to any party needs only its finalRecipient.
+	Discovery bool
 }
 
 // Server is the API. It is an http.Handler for the paths under /api/v1/.
 type Server struct {
-	store    Store
+	store Store
+	// pmodes, clients and certs are as New built them; requests read live(), which a
+	// Reload replaces.
 	pmodes   *pmode.Set
 	party    store.PartyID
 	clients  []*client
 	certs    map[[32]byte]*client
+	acc      atomic.Pointer[access]
 	idDomain string
 	log      *slog.Logger
 	limits   Limits
 	now      func() time.Time
 	mux      *http.ServeMux
+	hooks    *hookManager
+	// discovery: see Config.Discovery.
+	discovery bool
 
 	closeOnce sync.Once
 	closing   chan struct{}
 }
 
 type client struct {
-	name  string
-	token []byte
-	scope scope
+	name   string
+	token  []byte
+	scope  scope
+	secret []byte // webhook signing key
 }
 
 // route is one endpoint. The OpenAPI test walks this table.
@@ -126,6 +145,11 @@ var routes = []route{
 	{method: http.MethodPost, path: apiPrefix + "/messages/{messageId}/ack", handle: (*Server).handleAck},
 	{method: http.MethodGet, path: apiPrefix + "/inbox", handle: (*Server).handleInbox},
 	{method: http.MethodGet, path: apiPrefix + "/events", handle: (*Server).handleEvents},
+	{method: http.MethodGet, path: apiPrefix + "/audit", handle: (*Server).handleAudit},
+	{method: http.MethodPost, path: apiPrefix + "/webhooks", handle: (*Server).handleCreateWebhook},
+	{method: http.MethodGet, path: apiPrefix + "/webhooks", handle: (*Server).handleListWebhooks},
+	{method: http.MethodGet, path: apiPrefix + "/webhooks/{webhookId}", handle: (*Server).handleGetWebhook},
+	{method: http.MethodDelete, path: apiPrefix + "/webhooks/{webhookId}", handle: (*Server).handleDeleteWebhook},
 	{method: http.MethodGet, path: apiPrefix + "/openapi.yaml", public: true, handle: (*Server).handleOpenAPI},
 }
 
@@ -133,7 +157,7 @@ var routes = []route{
 func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, pmodes: cfg.PModes, party: cfg.Party, idDomain: cfg.MessageIDDomain,
-		log: cfg.Logger, limits: cfg.Limits, now: cfg.Now,
+		log: cfg.Logger, limits: cfg.Limits, now: cfg.Now, discovery: cfg.Discovery,
 		certs: map[[32]byte]*client{}, closing: make(chan struct{}),
 	}
 	if s.store == nil {
@@ -190,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 			}
 			parts = append(parts, np)
 		}
-		cl := &client{name: c.Name, token: slices.Clone(c.TokenSHA256), scope: newScope(parts)}
+		cl := &client{name: c.Name, token: slices.Clone(c.TokenSHA256), scope: newScope(parts), secret: slices.Clone(c.WebhookSecret)}
 		byName[c.Name] = cl
 		s.clients = append(s.clients, cl)
 	}
@@ -214,8 +238,36 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("backend: client %q has neither a token hash nor a client certificate: it could never authenticate", cl.name)
 		}
 	}
+	s.hooks = &hookManager{s: s, opts: cfg.Webhooks, running: map[uint64]*dispatcher{}}
+	s.hooks.opts.fill()
 	s.mux = s.buildMux()
+	s.acc.Store(&access{pmodes: s.pmodes, clients: s.clients, certs: s.certs})
 	return s, nil
+}
+
+// access is what a reload can replace: the P-Modes and the clients with their credentials
+// and participants.
+type access struct {
+	pmodes  *pmode.Set
+	clients []*client
+	certs   map[[32]byte]*client
+}
+
+// live returns the P-Modes and clients in force.
+func (s *Server) live() *access { return s.acc.Load() }
+
+// Reload puts cfg's P-Modes, Clients and ClientCertificates in force for requests that
+// start from now on (a request under way keeps what it authenticated with). The rest of
+// cfg must be what New was given; it is checked as New checks it. On an error nothing
+// changes.
+func (s *Server) Reload(cfg Config) error {
+	n, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	s.acc.Store(n.acc.Load())
+	s.hooks.refresh()
+	return nil
 }
 
 // Serves reports whether some client receives for the participant: the MSH's
@@ -225,7 +277,7 @@ func (s *Server) Serves(p store.PartyID) bool {
 	// An untyped finalRecipient is accepted for a participant of the default type, as
 	// the inbox and lookups do.
 	untyped := store.PartyID{ID: p.ID, Type: DefaultParticipantType}
-	for _, c := range s.clients {
+	for _, c := range s.live().clients {
 		if c.scope.set[p] || (p.Type == "" && c.scope.set[untyped]) {
 			return true
 		}
@@ -370,7 +422,7 @@ func (s *Server) authenticate(r *http.Request) (*client, *Problem) {
 		}
 		sum := sha256.Sum256([]byte(tok))
 		var found *client
-		for _, c := range s.clients { // no early exit: every hash is compared
+		for _, c := range s.live().clients { // no early exit: every hash is compared
 			if c.token != nil && subtle.ConstantTimeCompare(sum[:], c.token) == 1 {
 				found = c
 			}
@@ -382,7 +434,7 @@ func (s *Server) authenticate(r *http.Request) (*client, *Problem) {
 	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		fp := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
-		if c := s.certs[fp]; c != nil {
+		if c := s.live().certs[fp]; c != nil {
 			return c, nil
 		}
 		return nil, problem(kindUnauthorized, "Authorization",

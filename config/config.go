@@ -25,6 +25,30 @@ type Config struct {
 	Backend   Backend     `mapstructure:"backend"`
 	// PModes are our party, the partners and the legs.
 	PModes pmode.Set `mapstructure:"pmodes"`
+	// Retention removes finished messages' payloads and metadata (retention.go).
+	Retention Retention `mapstructure:"retention"`
+	// Audit is the audit log's retention (audit.go).
+	Audit Audit `mapstructure:"audit"`
+	// Discovery finds receiving access points by SML and SMP (discovery.go).
+	Discovery Discovery `mapstructure:"discovery"`
+	// Operations configures optional endpoints of the operations listener.
+	Operations Operations `mapstructure:"operations"`
+}
+
+// Operations configures optional endpoints of the operations listener.
+type Operations struct {
+	Backup OperationsBackup `mapstructure:"backup"`
+}
+
+// OperationsBackup enables GET /backup on the operations listener, which
+// `as4gw backup` downloads. Off by default: the archive holds every message
+// and payload of every organisation served here, and the operations listener
+// is often reachable from a monitoring network.
+type OperationsBackup struct {
+	Enabled bool `mapstructure:"enabled"`
+	// TokenFile holds the bearer token a backup request must send (required
+	// when enabled; `as4gw backup` reads the same file).
+	TokenFile string `mapstructure:"tokenFile"`
 }
 
 // Listeners are the three ports: the public AS4 endpoint, the internal
@@ -42,6 +66,8 @@ type Listener struct {
 	// logs); empty means derived from Address.
 	PublicURL string `mapstructure:"publicURL"`
 	TLS       TLS    `mapstructure:"tls"`
+	// Proxy: the AS4 listener behind a TLS-terminating reverse proxy.
+	Proxy Proxy `mapstructure:"proxy"`
 }
 
 // TLS configures a listener's TLS. No CertFile means plain HTTP, which is
@@ -72,6 +98,11 @@ type Identity struct {
 	// TrustFiles are PEM bundles of the AS4 trust store (partner CAs or
 	// pinned partner certificates).
 	TrustFiles []string `mapstructure:"trustFiles"`
+	// Trust holds the three trust stores (AS4, TLS, SMP) with their
+	// revocation checking; see trust.go.
+	Trust TrustStores `mapstructure:"trust"`
+	// TLSClient is our client certificate for outbound mutual TLS.
+	TLSClient TLSClient `mapstructure:"tlsClient"`
 }
 
 // Sender tunes outbound delivery.
@@ -87,7 +118,17 @@ type Sender struct {
 
 // Backend configures the REST API's clients.
 type Backend struct {
-	Clients []BackendClient `mapstructure:"clients"`
+	Clients  []BackendClient `mapstructure:"clients"`
+	Webhooks Webhooks        `mapstructure:"webhooks"`
+}
+
+// Webhooks tunes event delivery to the URLs clients register.
+type Webhooks struct {
+	// AllowPlainHTTP permits http:// webhook URLs to any host (development). Off:
+	// https://, or http:// to a loopback address only.
+	AllowPlainHTTP bool `mapstructure:"allowPlainHTTP"`
+	// Timeout bounds one POST (default 10s).
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // BackendClient is one message service. It authenticates with a bearer token
@@ -99,4 +140,9 @@ type BackendClient struct {
 	TokenSHA256       string   `mapstructure:"tokenSHA256"`
 	CertificateSHA256 string   `mapstructure:"certificateSHA256"`
 	Participants      []string `mapstructure:"participants"`
+	// The key that signs the events POSTed to the client's webhooks (HMAC-SHA256),
+	// from a file or an environment variable, never from the YAML. Without one the
+	// client cannot register webhooks.
+	WebhookSecretFile string `mapstructure:"webhookSecretFile"`
+	WebhookSecretEnv  string `mapstructure:"webhookSecretEnv"`
 }

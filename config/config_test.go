@@ -114,6 +114,7 @@ func TestProblemsNameTheKey(t *testing.T) {
 			return strings.Replace(s, "      participants:", "      certificateSHA256: zz\n      participants:", 1)
 		}, "backend.clients[0].certificateSHA256"},
 		{"negative limit", func(s string) string { return s + "limits: {maxParts: -1}\n" }, "MaxParts"},
+		{"backup without token", func(s string) string { return s + "operations: {backup: {enabled: true}}\n" }, "operations.backup.tokenFile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,6 +82,8 @@ func Default() *Config {
 			RequestTimeout: 2 * time.Minute,
 			PollInterval:   time.Second,
 		},
+		Retention: DefaultRetention(),
+		Audit:     Audit{Retention: DefaultAuditRetention},
 	}
 }
 

@@ -31,8 +31,16 @@ func (c *Config) ResolvePaths(baseDir string) {
 	for i := range id.TrustFiles {
 		abs(&id.TrustFiles[i])
 	}
+	c.resolveTrustPaths(baseDir)
 	for i := range c.PModes.Parties {
 		abs(&c.PModes.Parties[i].CertificateFile)
+	}
+	abs(&c.Operations.Backup.TokenFile)
+	for i := range c.Discovery.Static {
+		abs(&c.Discovery.Static[i].CertificateFile)
+	}
+	for i := range c.Backend.Clients {
+		abs(&c.Backend.Clients[i].WebhookSecretFile)
 	}
 }
 
@@ -61,12 +69,14 @@ func (c *Config) LoadIdentity() (*trust.Identity, error) {
 	return ident, nil
 }
 
-// LoadTrust builds the AS4 trust store from identity.trustFiles.
+// LoadTrust builds the AS4 trust store's anchors (identity.trust.as4.files or
+// identity.trustFiles), without revocation; the gateway uses BuildValidator.
 func (c *Config) LoadTrust() (*trust.Store, error) {
 	st := trust.NewStore()
-	for i, f := range c.Identity.TrustFiles {
+	files, key := c.AS4TrustFiles()
+	for i, f := range files {
 		if err := st.AddAnchorsFile(f); err != nil {
-			return nil, fmt.Errorf("identity.trustFiles[%d] %s: %w", i, f, err)
+			return nil, fmt.Errorf("%s[%d] %s: %w", key, i, f, err)
 		}
 	}
 	return st, nil

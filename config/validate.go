@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 		p.add("limits", "%v", err)
 	}
 	c.Identity.validate(&p)
+	c.Audit.validate(&p)
+	c.Discovery.validate(&p)
+	c.validateTrust(&p)
 	if c.Sender.Workers < 1 || c.Sender.Workers > 256 {
 		p.add("sender.workers", "%d is outside 1..256", c.Sender.Workers)
 	}
@@ -85,7 +88,17 @@ func (c *Config) Validate() error {
 				p.add(fmt.Sprintf("%s.participants[%d]", key, j), "%q is not a participant id", part)
 			}
 		}
+		if cl.WebhookSecretFile != "" && cl.WebhookSecretEnv != "" {
+			p.add(key, "give webhookSecretFile or webhookSecretEnv, not both")
+		}
 	}
+	if c.Backend.Webhooks.Timeout < 0 {
+		p.add("backend.webhooks.timeout", "must not be negative (0 takes the default, 10s)")
+	}
+	if c.Operations.Backup.Enabled && strings.TrimSpace(c.Operations.Backup.TokenFile) == "" {
+		p.add("operations.backup.tokenFile", "is required when operations.backup.enabled is true (a file holding the bearer token as4gw backup sends)")
+	}
+	c.Retention.validate(&p, c.Backend.Clients)
 	c.PModes.ApplyDefaults()
 	var pp pmode.Problems
 	if err := c.PModes.ValidateAt("pmodes"); errors.As(err, &pp) {
@@ -114,7 +127,7 @@ func (l Listener) validate(p *Problems, key string, public bool) {
 	switch t.ClientAuth {
 	case "", "none", "request":
 	case "require":
-		if t.ClientCAFile == "" {
+		if t.ClientCAFile == "" && !public { // the AS4 listener uses identity.trust.tls (validateTrust)
 			p.add(key+".tls.clientCAFile", "is required when clientAuth is require")
 		}
 	default:

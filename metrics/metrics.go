@@ -26,6 +26,7 @@ import (
 	"github.com/as4gw/as4gw/ebms"
 	"github.com/as4gw/as4gw/pmode"
 	"github.com/as4gw/as4gw/store"
+	"github.com/as4gw/as4gw/trust"
 )
 
 // Other is the label value for anything outside the configured, bounded set.
@@ -51,20 +52,29 @@ type Options struct {
 	PModes *pmode.Set
 	// Identity is our own AS4 certificate (expiry exported).
 	Identity *x509.Certificate
+	// Certificates lists further certificates whose expiry is exported,
+	// read at each scrape (our TLS client certificate, trust-store anchors;
+	// roles identity and partner are taken from the fields above instead).
+	Certificates func() []trust.LabeledCertificate
 	// Now is the clock for the oldest-message age (default time.Now).
 	Now func() time.Time
 }
 
 // Metrics holds the collectors. It implements as4.Observer.
 type Metrics struct {
-	opts     Options
-	reg      *prometheus.Registry
-	sent     *prometheus.CounterVec
-	received *prometheus.CounterVec
-	attempts *prometheus.CounterVec
-	security *prometheus.CounterVec
-	toRcpt   prometheus.Histogram
-	inbound  prometheus.Histogram
+	opts        Options
+	reg         *prometheus.Registry
+	sent        *prometheus.CounterVec
+	received    *prometheus.CounterVec
+	attempts    *prometheus.CounterVec
+	security    *prometheus.CounterVec
+	toRcpt      prometheus.Histogram
+	inbound     prometheus.Histogram
+	webhooks    *webhookMetrics
+	retention   *prometheus.CounterVec
+	discovery   *discoveryMetrics
+	revocation  *revocationMetrics
+	tlsFailures *prometheus.CounterVec
 }
 
 var _ as4.Observer = (*Metrics)(nil)
@@ -107,6 +117,16 @@ func New(opts Options) *Metrics {
 	m.reg.MustRegister(m.sent, m.received, m.attempts, m.security, m.toRcpt, m.inbound,
 		&storeCollector{opts: &m.opts}, &certCollector{opts: &m.opts},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.webhooks = newWebhookMetrics()
+	m.reg.MustRegister(m.webhooks.collectors()...)
+	m.retention = newRetentionCounter()
+	m.reg.MustRegister(m.retention)
+	m.discovery = newDiscoveryMetrics()
+	m.revocation = newRevocationMetrics()
+	m.reg.MustRegister(m.revocation.checks, m.revocation.seconds)
+	m.tlsFailures = newTLSFailures()
+	m.reg.MustRegister(m.tlsFailures)
+	m.reg.MustRegister(m.discovery.lookups, m.discovery.seconds)
 	m.initSeries()
 	return m
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +103,10 @@ type BoltStore struct {
 	rrStart string
 
 	recovery Recovery
+	migrated Migrated
+
+	// deletions defers payload file removals while a backup copies files (backup.go).
+	deletions deletionGate
 }
 
 var _ Store = (*BoltStore)(nil)
@@ -115,6 +118,10 @@ var _ Store = (*BoltStore)(nil)
 //   - every payload file that no committed message references is an orphan of a dead
 //     process (staged, or written but never committed) and is removed, whatever its age.
 func OpenBolt(dir string, opts Options) (*BoltStore, error) {
+	return openBolt(dir, opts, currentSchema())
+}
+
+func openBolt(dir string, opts Options, sc schema) (*BoltStore, error) {
 	opts.fill()
 	s := &BoltStore{
 		dir:        dir,
@@ -151,7 +158,7 @@ func OpenBolt(dir string, opts Options) (*BoltStore, error) {
 			return nil, err
 		}
 	}
-	if err := s.initSchema(path); err != nil {
+	if err := s.initSchema(path, sc); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -170,46 +177,22 @@ func OpenBolt(dir string, opts Options) (*BoltStore, error) {
 }
 
 // initSchema checks the version before touching anything, so a newer database is never
-// modified by an older binary, then creates missing buckets.
-func (s *BoltStore) initSchema(path string) error {
-	var version int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bMeta)
-		if meta == nil {
-			if tx.Bucket(bMsg) != nil {
-				return fmt.Errorf("store: %s has messages but no schema version: not an as4gw store, or damaged", path)
-			}
-			return nil
-		}
-		v := meta.Get(kVersion)
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return fmt.Errorf("store: %s: unreadable schema version %q", path, v)
-		}
-		version = n
-		return nil
-	})
+// modified by an older binary, migrates an older one (migrate.go), and creates missing
+// buckets.
+func (s *BoltStore) initSchema(path string, sc schema) error {
+	m, err := upgrade(s.db, path, sc)
 	if err != nil {
 		return err
 	}
-	if version > SchemaVersion {
-		return fmt.Errorf("store: %s has schema version %d but this as4gw understands only up to %d: run the newer as4gw (or restore a backup made for this version); refusing to open so as not to damage it", path, version, SchemaVersion)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		if version == 0 {
-			if err := tx.Bucket(bMeta).Put(kVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
-				return err
-			}
-		}
+	s.migrated = m
+	return s.db.View(func(tx *bolt.Tx) error {
 		s.lastSeq.Store(tx.Bucket(bEvents).Sequence())
 		return nil
 	})
 }
+
+// Migrated reports the schema upgrade OpenBolt made, if any.
+func (s *BoltStore) Migrated() Migrated { return s.migrated }
 
 // Recovered reports what OpenBolt repaired.
 func (s *BoltStore) Recovered() Recovery { return s.recovery }

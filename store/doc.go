@@ -56,4 +56,15 @@
 //
 // See keys.go for the bucket and key layout, queue.go for the fair sending queue, and
 // payloads.go for the payload files.
+//
+// # Format versions and backups
+//
+// The layout has a version (SchemaVersion). OpenBolt refuses a newer database untouched
+// and upgrades an older one: it copies the database aside (as4gw.db.pre-vN), then runs
+// the migrations of migrate.go in one write transaction. A new bucket needs no migration
+// (missing buckets are created at every open); converting existing data does.
+//
+// Backup (backup.go) writes a consistent snapshot of the database and the payload files
+// it references while the store runs; payload removals wait until it has copied them.
+// ReadBackup verifies an archive and extracts it into a new store directory.
 package store

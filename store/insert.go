@@ -126,7 +126,7 @@ func validateNew(m *Message) error {
 		required bool
 	}{
 		{"from", m.From, m.Direction == Inbound},
-		{"to", m.To, m.Direction == Outbound && m.PeerAP.PartyID == ""},
+		{"to", m.To, m.Direction == Outbound && m.PeerAP.PartyID == "" && m.FinalRecipient.IsZero()},
 		{"originalSender", m.OriginalSender, false},
 		{"finalRecipient", m.FinalRecipient, false},
 	} {

@@ -162,7 +162,7 @@ func TestInsertValidation(t *testing.T) {
 		{"long id", false, func(m *Message) { m.ID = strings.Repeat("x", maxIDLen+1) }, ErrInvalid},
 		{"invalid utf-8 party", false, func(m *Message) { m.To.ID = "\xff" }, ErrInvalid},
 		{"separator in party type", true, func(m *Message) { m.From.Type = "a\x1fb" }, ErrInvalid},
-		{"no To and no peer", false, func(m *Message) { m.To = PartyID{} }, ErrInvalid},
+		{"no To, no peer, no finalRecipient", false, func(m *Message) { m.To, m.FinalRecipient = PartyID{}, PartyID{} }, ErrInvalid},
 		{"no From inbound", true, func(m *Message) { m.From = PartyID{} }, ErrInvalid},
 		{"no recipient inbound", true, func(m *Message) { m.To, m.FinalRecipient = PartyID{}, PartyID{} }, ErrInvalid},
 		{"wrong start state out", false, func(m *Message) { m.State = Acknowledged }, ErrInvalid},
@@ -284,4 +284,23 @@ func TestCloseWaitsForWrites(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 200 submits accepted before Close", stored)
+}
+
+// A message whose receiving access point is found by discovery at send time has
+// no To yet: it queues under its finalRecipient.
+func TestSubmitForDiscovery(t *testing.T) {
+	s, _ := openTest(t)
+	m := outMsg("disc@gw", "x")
+	m.To = PartyID{}
+	got, err := s.Submit(bg, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := got.QueueKey(); q != "recipient:"+m.FinalRecipient.String() {
+		t.Errorf("queue key %q", q)
+	}
+	claimed, err := s.ClaimDue(bg, time.Now().Add(time.Minute), 10, time.Minute, nil)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != m.ID {
+		t.Fatalf("claimed %v, %v", claimed, err)
+	}
 }

@@ -12,7 +12,7 @@ import (
 // Bucket layout (all integers big-endian so byte order is numeric order; "|" is
 // concatenation, 0x00 a separator that key strings cannot contain, see checkKeyString):
 //
-//	meta    "version"                         → "1"
+//	meta    "version"                         → "2" (SchemaVersion)
 //	        "payload_files", "payload_bytes"  → uint64   (for Stats)
 //	        "state/<STATE>"                   → uint64   messages per state
 //	msg     key(8)                            → JSON Message
@@ -26,6 +26,8 @@ import (
 //	hist    key(8)|seq(8)                     → JSON Event (a message's history)
 //	events  seq(8)                            → JSON Event (the change log)
 //	blobs   ref                               → key(8)   committed payload files
+//	webhooks id(8)                            → JSON Webhook (registrations, cursors; webhooks.go)
+//	retain  kind|state|0x00|owner|0x00|t(8)|key(8) → nil  final-state messages by entry time (retention_index.go)
 //
 // Every lookup the MSH makes per message (duplicate check, get, claim, inbox page) is a
 // B+tree seek: O(log n) in the number of messages, never a scan.
@@ -43,15 +45,19 @@ var (
 	bEvents = []byte("events")
 	bBlobs  = []byte("blobs")
 
-	allBuckets = [][]byte{bMeta, bMsg, bOutID, bInDup, bDue, bDueQ, bLease, bInbox, bParty, bHist, bEvents, bBlobs}
+	allBuckets = [][]byte{bMeta, bMsg, bOutID, bInDup, bDue, bDueQ, bLease, bInbox, bParty, bHist, bEvents, bBlobs, bWebhooks,
+		bAudit, bAuditP, bAuditM, bAuditC, // audit buckets: see audit.go
+		bRetain} // retention index: see retention_index.go
 
 	kVersion      = []byte("version")
 	kPayloadFiles = []byte("payload_files")
 	kPayloadBytes = []byte("payload_bytes")
 )
 
-// SchemaVersion is the layout above. OpenBolt refuses a database with a newer version.
-const SchemaVersion = 1
+// SchemaVersion is the layout above. OpenBolt refuses a database with a newer version and
+// upgrades an older one (migrate.go). 2: the retention index is filled for the messages of
+// a version 1 database (a version 1 binary would not keep it up to date).
+const SchemaVersion = 2
 
 const (
 	maxIDLen    = 1024 // MessageId, ConversationId, ...: Domibus caps at 255; bbolt keys at 32 KiB

@@ -19,8 +19,8 @@ func TestSchemaVersion(t *testing.T) {
 	}{
 		{"current", func(tx *bolt.Tx) error { return nil }, ""},
 		{"newer", func(tx *bolt.Tx) error {
-			return tx.Bucket(bMeta).Put(kVersion, []byte("2"))
-		}, "has schema version 2 but this as4gw understands only up to 1"},
+			return tx.Bucket(bMeta).Put(kVersion, []byte("3"))
+		}, "has schema version 3 but this as4gw understands only up to 2"},
 		{"garbage", func(tx *bolt.Tx) error {
 			return tx.Bucket(bMeta).Put(kVersion, []byte("x"))
 		}, `unreadable schema version "x"`},
@@ -64,7 +64,7 @@ func TestSchemaVersion(t *testing.T) {
 				db, _ := bolt.Open(filepath.Join(dir, DBFileName), 0o600, &bolt.Options{ReadOnly: true})
 				defer db.Close()
 				db.View(func(tx *bolt.Tx) error {
-					if v := string(tx.Bucket(bMeta).Get(kVersion)); v != "2" {
+					if v := string(tx.Bucket(bMeta).Get(kVersion)); v != "3" {
 						t.Errorf("version rewritten to %q", v)
 					}
 					return nil

@@ -31,6 +31,7 @@ type Store interface {
 	Queue
 	Inbox
 	Events
+	Audit
 	Stats(ctx context.Context) (Stats, error)
 	// Close waits for writes in flight, then releases the store.
 	Close() error

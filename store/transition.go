@@ -37,7 +37,7 @@ func (w *wtx) writeEvent(seq uint64, m *Message, from, to State, reason string) 
 		return err
 	}
 	w.lastSeq = seq
-	return nil
+	return w.writeAudit(&ev, m)
 }
 
 // insert stores a new message in m.State with all its index entries. The caller has
@@ -144,6 +144,9 @@ func (w *wtx) leave(m *Message) error {
 			return err
 		}
 	}
+	if err := w.leaveRetention(m); err != nil {
+		return err
+	}
 	return w.addCount(bMeta, stateCountKey(m.State), -1)
 }
 
@@ -168,27 +171,12 @@ func (w *wtx) enter(m *Message, to State) error {
 		}
 	case to == Deleted:
 		// The files go after the commit (see finish); the record keeps size and digest.
-		var bytes int64
-		n := 0
-		for i := range m.Payloads {
-			p := &m.Payloads[i]
-			if p.Blob == "" {
-				continue
-			}
-			if err := w.del(bBlobs, []byte(p.Blob)); err != nil {
-				return err
-			}
-			w.removeBlobs = append(w.removeBlobs, p.Blob)
-			bytes += p.Size
-			n++
-			p.Blob = ""
-		}
-		if err := w.addCount(bMeta, kPayloadFiles, -int64(n)); err != nil {
+		if _, _, err := w.dropPayloads(m); err != nil {
 			return err
 		}
-		if err := w.addCount(bMeta, kPayloadBytes, -bytes); err != nil {
-			return err
-		}
+	}
+	if err := w.enterRetention(m, to); err != nil {
+		return err
 	}
 	return w.addCount(bMeta, stateCountKey(to), 1)
 }
@@ -217,6 +205,10 @@ func (s *BoltStore) Transition(ctx context.Context, k Key, to State, reason stri
 		}
 		if !CanTransition(m.State, to) {
 			return &TransitionError{Key: k, MessageID: m.ID, From: m.State, To: to}
+		}
+		if to == SendEnqueued && payloadsPurged(m) {
+			return &TransitionError{Key: k, MessageID: m.ID, From: m.State, To: to,
+				Why: "its payloads were removed by retention; submit it anew"}
 		}
 		err = w.setState(m, to, reason, func(uint64) string {
 			if to == SendEnqueued {

@@ -117,6 +117,9 @@ type Attempt struct {
 	HTTPStatus int `json:"httpStatus,omitempty"`
 	// Error is empty for a successful attempt.
 	Error Problem `json:"error,omitzero"`
+	// Peer is the access point this attempt went to, when the sender knew it (for
+	// receivers found by discovery it is only known at send time).
+	Peer PeerAP `json:"peer,omitzero"`
 }
 
 // Receipt is an AS4 receipt: for an outbound message the one the peer sent us, for an
@@ -131,6 +134,9 @@ type Receipt struct {
 	// Warnings came with the receipt (an ebMS error signal of severity warning); a receipt
 	// with warnings makes the message ACKNOWLEDGED_WITH_WARNING.
 	Warnings []Problem `json:"warnings,omitempty"`
+	// CertSHA256 is the fingerprint (hex) of the certificate that signed a received
+	// receipt, for the audit log; empty for receipts we send and for unsigned ones.
+	CertSHA256 string `json:"certSha256,omitempty"`
 }
 
 // PeerAP identifies the other access point: for inbound messages the sender, for outbound
@@ -190,8 +196,12 @@ type Message struct {
 // this value (readable, so it can label metrics); it keeps a partner in backoff from
 // holding up the others. It never changes after insert.
 func (m *Message) QueueKey() string {
-	if m.PeerAP.PartyID != "" {
+	switch {
+	case m.PeerAP.PartyID != "":
 		return m.PeerAP.PartyID
+	case m.To.IsZero() && !m.FinalRecipient.IsZero():
+		// The receiving access point is found by discovery when the message is sent.
+		return "recipient:" + m.FinalRecipient.String()
 	}
 	return m.To.String()
 }

@@ -160,7 +160,10 @@ identity:
   partyIdType: $PTYPE
   keyFile: key.pem     # signs our messages and decrypts what partners encrypt for us
   certFile: cert.pem
-  trustFiles: [../ca.pem]   # partners' signing certificates must chain to this CA
+  trust:
+    as4:                # partners' signing certificates must chain to this CA
+      files: [../ca.pem]
+      revocation: {mode: none}   # DEVELOPMENT ONLY: the throwaway CA publishes no OCSP or CRL
 
 sender:
   workers: 4

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,7 @@ func newPModeCommand() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return exitError{code: 1, err: fmt.Errorf("%s: the identity cannot be loaded", configFile)}
 			}
-			if _, err := cfg.LoadTrust(); err != nil {
+			if _, err := buildTrust(cfg, slog.New(slog.DiscardHandler)); err != nil { // tls.go: all three stores and the TLS client key
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return exitError{code: 1, err: fmt.Errorf("%s: the trust store cannot be loaded", configFile)}
 			}

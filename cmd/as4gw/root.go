@@ -23,7 +23,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newInspectCommand(), newServeCommand(), newDevpairCommand(), newPModeCommand(), newHealthcheckCommand(), newSendCommand())
+	root.AddCommand(newVersionCommand(), newInspectCommand(), newServeCommand(), newDevpairCommand(), newPModeCommand(), newHealthcheckCommand(), newSendCommand(), newBackupCommand(), newRestoreCommand())
 	// Flag and argument errors are usage errors: exit status 2.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root

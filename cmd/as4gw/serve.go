@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,12 +36,18 @@ import (
 const shutdownTimeout = 20 * time.Second
 
 func newServeCommand() *cobra.Command {
-	var configFile, devDir string
+	var configFiles []string
+	var devDir string
 	cmd := &cobra.Command{
-		Use:   "serve [--config FILE]",
+		Use:   "serve [--config FILE]...",
 		Short: "Run the gateway (without --config: two development gateways, blue and red)",
 		Long: `serve runs the gateway described by --config: the AS4 endpoint, the backend API and
-the operations listener (/healthz, /readyz, /metrics). It stops gracefully on SIGTERM or SIGINT.
+the operations listener (/healthz, /readyz, /metrics). It stops gracefully on SIGTERM or SIGINT
+and re-reads P-Modes, trust stores and backend clients on SIGHUP.
+
+Several access point identities (e.g. SDK QA and PROD) run in one process with one --config
+each: every gateway keeps its own keys, trust stores, discovery settings, participants, data
+directory and listeners, exactly as if it ran alone; they share nothing but the process.
 
 Without --config it runs an embedded development default: two gateways, blue and red,
 in one process, written to --dev-dir on first use (plain HTTP on loopback ports 18080-18085,
@@ -47,17 +56,13 @@ development keys), and prints how to send a message from one to the other.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			if configFile != "" {
-				cfg, err := config.Load(configFile)
-				if err != nil {
-					return usageError(err)
-				}
-				return runGateway(ctx, cfg, newLogger(cfg.LogFormat, cmd.ErrOrStderr(), ""))
+			if len(configFiles) > 0 {
+				return runIdentities(ctx, configFiles, cmd.ErrOrStderr())
 			}
 			return runDevDefault(ctx, devDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&configFile, "config", "", "gateway configuration (YAML)")
+	cmd.Flags().StringArrayVar(&configFiles, "config", nil, "gateway configuration (YAML); repeat for several access point identities")
 	cmd.Flags().StringVar(&devDir, "dev-dir", "as4gw-dev", "where the development default keeps its files (without --config)")
 	return cmd
 }
@@ -95,7 +100,10 @@ func runDevDefault(ctx context.Context, dir string, out, logOut io.Writer) error
 	printDevpairUsage(out, dir, true)
 	errs := make(chan error, len(cfgs))
 	for i, cfg := range cfgs {
-		go func() { errs <- runGateway(ctx, cfg, newLogger("text", logOut, []string{"blue", "red"}[i])) }()
+		name := []string{"blue", "red"}[i]
+		go func() {
+			errs <- runGatewayFile(ctx, filepath.Join(dir, name, "as4gw.yaml"), cfg, newLogger("text", logOut, name))
+		}()
 	}
 	var first error
 	for range cfgs {
@@ -109,13 +117,26 @@ func runDevDefault(ctx context.Context, dir string, out, logOut io.Writer) error
 // runGateway wires one gateway from its configuration and runs it until ctx
 // ends.
 func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return runGatewayFile(ctx, "", cfg, log)
+}
+
+// runGatewayFile is runGateway for a gateway read from configPath, which a SIGHUP
+// re-reads (reload.go).
+func runGatewayFile(ctx context.Context, configPath string, cfg *config.Config, log *slog.Logger) error {
 	id, err := cfg.LoadIdentity()
 	if err != nil {
 		return err
 	}
-	trustStore, err := cfg.LoadTrust()
+	trustSet, err := buildTrust(cfg, log) // tls.go
 	if err != nil {
 		return err
+	}
+	trustHold := &trustHolder{}
+	trustHold.swap(trustSet)
+	logTrustSummary(cfg, trustSet, log)
+	trustStore, as4Revocation, as4Policy := trust.NewStore(), trust.RevocationChecker(nil), trust.RevocationHardFail
+	if trustSet.AS4 != nil {
+		trustStore, as4Revocation, as4Policy = trustSet.AS4.Store, trustSet.AS4.Revocation, trustSet.AS4.Policy
 	}
 	if err := cfg.PModes.ResolveCertificates(""); err != nil {
 		return fmt.Errorf("pmodes: %w", err)
@@ -135,38 +156,78 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	if r := st.Recovered(); r.LeasesReleased > 0 {
 		log.Info("recovered after an unclean stop", "leasesReleased", r.LeasesReleased)
 	}
+	if m := st.Migrated(); m.From != 0 {
+		log.Info("store upgraded", "fromVersion", m.From, "toVersion", m.To, "steps", m.Steps, "preUpgradeCopy", m.PreUpgradeCopy)
+	}
 
-	api, err := newAPI(cfg, st, log)
+	mx := metrics.New(metrics.Options{Store: st, DataDir: cfg.DataDir, PModes: &cfg.PModes, Identity: id.Certificate,
+		Certificates: func() []trust.LabeledCertificate { return watchedCertificates(cfg, id.Certificate, trustHold.get()) }})
+	instrumentTrust(trustSet, mx)
+	if trustSet.AS4 != nil {
+		as4Revocation = trustSet.AS4.Revocation
+	}
+	resolver, err := buildResolver(cfg, trustSet, mx) // discovery.go
+	if err != nil {
+		return err
+	}
+	api, err := newAPI(cfg, st, log, mx)
 	if err != nil {
 		return err
 	}
 	defer api.Close()
+	retention, err := retentionPolicy(cfg) // retention.go
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
 	gw := &as4.Gateway{
 		Identity: id, PartyID: pmode.PartyID{Value: cfg.Identity.PartyID, Type: cfg.Identity.PartyIDType},
 		PModes: &cfg.PModes, Trust: trustStore, Store: st,
+		Revocation: as4Revocation, RevocationPolicy: as4Policy, CheckPartnerCert: trustHold.checkPartnerCert,
 		Serves:         api.Serves,
 		Limits:         cfg.Limits,
 		SpoolDir:       spool,
 		Log:            log,
-		HTTPClient:     outboundClient(cfg),
+		HTTPClient:     outboundClient(cfg, trustHold),
 		AllowPlainHTTP: cfg.Sender.AllowPlainHTTP,
 		Workers:        cfg.Sender.Workers, PollInterval: cfg.Sender.PollInterval,
 	}
-	mx := metrics.New(metrics.Options{Store: st, DataDir: cfg.DataDir, PModes: &cfg.PModes, Identity: id.Certificate})
 	gw.Observer = mx
+	if resolver != nil {
+		gw.Discovery = resolver
+		log.Info("dynamic discovery on", "smlZone", cfg.Discovery.SML.Zone, "staticRoutes", len(cfg.Discovery.Static))
+	}
+	rl, err := newReloader(configPath, cfg, log, st, gw, api, trustHold, mx) // reload.go
+	if err != nil {
+		return err
+	}
+	mx.SetWebhookBacklog(api.WebhookBacklog)
 	as4Mux := http.NewServeMux()
 	as4Mux.Handle("/as4", gw)
 	as4Mux.Handle("/services/msh", gw)
-	ready := &readiness{store: st, identity: id}
+	var as4Handler http.Handler = as4Mux
+	if px := cfg.Listeners.AS4.Proxy; px.Enabled() {
+		pa, err := newPeerAuth(px, trustHold, log, as4Mux) // proxy.go
+		if err != nil {
+			return fmt.Errorf("listeners.as4.proxy: %w", err)
+		}
+		as4Handler = pa
+	}
+	ready := &readiness{store: st, identity: id, tlsClient: func() *x509.Certificate {
+		if ts := trustHold.get(); ts != nil && ts.TLSClient != nil {
+			return ts.TLSClient.Leaf
+		}
+		return nil
+	}}
 	opsMux := http.NewServeMux()
 	opsMux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	opsMux.Handle("/readyz", ready)
 	opsMux.Handle("/metrics", mx.Handler())
+	opsMux.Handle("/backup", &backupHandler{st: st, cfg: rl.current, log: log}) // backup.go
 
 	servers := []*namedServer{
-		{name: "as4", listener: cfg.Listeners.AS4, handler: as4Mux},
-		{name: "backend", listener: cfg.Listeners.Backend, handler: api},
-		{name: "operations", listener: cfg.Listeners.Operations, handler: opsMux},
+		{name: "as4", listener: cfg.Listeners.AS4, handler: as4Handler, trust: trustHold, tlsFailure: mx.TLSHandshakeFailure},
+		{name: "backend", listener: cfg.Listeners.Backend, handler: api, tlsFailure: mx.TLSHandshakeFailure},
+		{name: "operations", listener: cfg.Listeners.Operations, handler: opsMux, tlsFailure: mx.TLSHandshakeFailure},
 	}
 	for _, s := range servers {
 		if err := s.listen(); err != nil {
@@ -195,7 +256,23 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	senderDone := make(chan struct{})
 	go func() { defer close(senderDone); gw.Run(runCtx) }()
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		if err := api.RunWebhooks(runCtx); err != nil {
+			log.Error("webhook delivery did not start", "error", err)
+		}
+	}()
 	go sweepOrphans(runCtx, st, log)
+	go purgeAudit(runCtx, st, cfg.Audit.Retention, log)
+	go rl.run(runCtx)
+	if cfg.Retention.Enabled {
+		log.Info("retention enabled", "interval", cfg.Retention.Interval.String(), "default", cfg.Retention.Summary())
+		go runRetention(runCtx, st, retention, cfg.Retention.Interval, log, mx)
+	}
+	go watchExpiry(runCtx, log, func() []trust.LabeledCertificate {
+		return watchedCertificates(cfg, id.Certificate, trustHold.get())
+	})
 	log.Info("gateway started", "partyId", cfg.Identity.PartyID, "dataDir", cfg.DataDir)
 
 	<-runCtx.Done()
@@ -209,6 +286,7 @@ func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) error
 	}
 	wg.Wait()
 	<-senderDone
+	<-webhooksDone
 	log.Info("stopped")
 	select {
 	case err := <-serveErr:
@@ -244,6 +322,29 @@ type namedServer struct {
 	ln       net.Listener
 	srv      *http.Server
 	tls      bool
+	// trust is set on the AS4 listener: its client certificates are checked
+	// against the TLS trust store (tls.go).
+	trust *trustHolder
+	// tlsFailure counts refused handshakes (metrics); nil: not counted.
+	tlsFailure func(listener, message string)
+}
+
+// serverErrorLog takes the http.Server's error log: lines go to the structured
+// log (a refused TLS handshake, e.g. a partner's revoked certificate, belongs
+// there, not on stderr) and handshake failures are counted by reason.
+type serverErrorLog struct {
+	log        *slog.Logger
+	listener   string
+	tlsFailure func(listener, message string)
+}
+
+func (l *serverErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") && l.tlsFailure != nil {
+		l.tlsFailure(l.listener, msg)
+	}
+	l.log.Warn(msg)
+	return len(p), nil
 }
 
 func (s *namedServer) listen() error {
@@ -254,7 +355,7 @@ func (s *namedServer) listen() error {
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	t := s.listener.TLS
 	if t.CertFile != "" {
-		tc, err := serverTLS(t)
+		tc, err := serverTLS(t, s.trust)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("listeners.%s.tls: %w", s.name, err)
@@ -268,6 +369,9 @@ func (s *namedServer) listen() error {
 }
 
 func (s *namedServer) serve(log *slog.Logger) error {
+	// Refused TLS handshakes (a partner's revoked or foreign certificate)
+	// belong in the structured log, not on stderr.
+	s.srv.ErrorLog = stdlog.New(&serverErrorLog{log: log.With("listener", s.name), listener: s.name, tlsFailure: s.tlsFailure}, "", 0)
 	err := s.srv.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -282,50 +386,13 @@ func (s *namedServer) close() {
 	}
 }
 
-// outboundClient posts to partners: TLS 1.2 or 1.3 only, the request
-// timeout bounding one attempt.
-func outboundClient(cfg *config.Config) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	tr.MaxIdleConnsPerHost = max(2, cfg.Sender.Workers)
-	return &http.Client{Timeout: cfg.Sender.RequestTimeout, Transport: tr}
-}
-
-// serverTLS: TLS 1.2 or 1.3 only; client certificates as configured.
-func serverTLS(t config.TLS) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, err
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-	switch t.ClientAuth {
-	case "request":
-		tc.ClientAuth = tls.RequestClientCert
-	case "require":
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	if t.ClientCAFile != "" {
-		certs, err := trust.LoadCertificatesFile(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("clientCAFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		for _, c := range certs {
-			pool.AddCert(c)
-		}
-		tc.ClientCAs = pool
-		if tc.ClientAuth == tls.RequestClientCert {
-			tc.ClientAuth = tls.VerifyClientCertIfGiven
-		}
-	}
-	return tc, nil
-}
-
 // readiness answers /readyz: the store answers, our certificate is valid,
 // and the listeners are up.
 type readiness struct {
-	store     *store.BoltStore
-	identity  *trust.Identity
+	store    *store.BoltStore
+	identity *trust.Identity
+	// tlsClient returns our outbound TLS client certificate (nil: none).
+	tlsClient func() *x509.Certificate
 	mu        sync.Mutex
 	listening bool
 }
@@ -347,21 +414,103 @@ func (r *readiness) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	} else {
 		checks["listeners"] = "ok"
 	}
-	if _, err := r.store.Stats(req.Context()); err != nil {
-		checks["store"], ok = err.Error(), false
+	probeCtx, cancel := context.WithTimeout(req.Context(), 5*time.Second)
+	defer cancel()
+	if err := r.store.CheckWritable(probeCtx); err != nil {
+		checks["store"], ok = "not writable: "+err.Error(), false
 	} else {
 		checks["store"] = "ok"
 	}
 	now := time.Now()
-	c := r.identity.Certificate
-	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
-		checks["certificate"], ok = fmt.Sprintf("not valid now (valid %s to %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339)), false
-	} else {
-		checks["certificate"] = "ok, expires " + c.NotAfter.Format(time.RFC3339)
+	certs := map[string]*x509.Certificate{"certificate": r.identity.Certificate}
+	if r.tlsClient != nil {
+		if c := r.tlsClient(); c != nil {
+			certs["tlsClientCertificate"] = c
+		}
+	}
+	for name, c := range certs {
+		if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			checks[name], ok = fmt.Sprintf("not valid now (valid %s to %s)", c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339)), false
+		} else {
+			checks[name] = "ok, expires " + c.NotAfter.Format(time.RFC3339)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
+}
+
+// runIdentities runs one gateway per configuration file until ctx ends. The
+// configurations must not share a data directory or a listener address: that
+// is what keeps identities strictly apart. A gateway that fails stops the
+// others, so the process never runs with an identity silently missing.
+func runIdentities(ctx context.Context, files []string, logOut io.Writer) error {
+	cfgs := make([]*config.Config, len(files))
+	for i, f := range files {
+		cfg, err := config.Load(f)
+		if err != nil {
+			return usageError(err)
+		}
+		cfgs[i] = cfg
+	}
+	if err := checkApart(files, cfgs); err != nil {
+		return usageError(err)
+	}
+	if len(cfgs) == 1 {
+		return runGatewayFile(ctx, files[0], cfgs[0], newLogger(cfgs[0].LogFormat, logOut, ""))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(cfgs))
+	for i, cfg := range cfgs {
+		name := cfg.Identity.PartyID
+		go func() {
+			err := runGatewayFile(ctx, files[i], cfg, newLogger(cfg.LogFormat, logOut, name))
+			if err != nil {
+				err = fmt.Errorf("%s (%s): %w", name, files[i], err)
+			}
+			cancel()
+			errs <- err
+		}()
+	}
+	var first error
+	for range cfgs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// checkApart refuses configurations that would share state: the same data
+// directory, the same listener address, or the same party id.
+func checkApart(files []string, cfgs []*config.Config) error {
+	var problems []string
+	seen := map[string]string{}
+	claim := func(kind, value, file string) {
+		if value == "" {
+			return
+		}
+		k := kind + "\x00" + value
+		if other, dup := seen[k]; dup {
+			problems = append(problems, fmt.Sprintf("%s: %s %q is also used by %s", file, kind, value, other))
+			return
+		}
+		seen[k] = file
+	}
+	for i, c := range cfgs {
+		dir, _ := filepath.Abs(c.DataDir)
+		claim("dataDir", filepath.Clean(dir), files[i])
+		claim("identity.partyId", c.Identity.PartyID, files[i])
+		for _, l := range []config.Listener{c.Listeners.AS4, c.Listeners.Backend, c.Listeners.Operations} {
+			claim("listener address", l.Address, files[i])
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("the identities are not kept apart:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
 }

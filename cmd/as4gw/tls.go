@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/as4gw/as4gw/config"
+	"github.com/as4gw/as4gw/metrics"
 	"github.com/as4gw/as4gw/trust"
 )
 
@@ -260,6 +261,16 @@ func watchExpiry(ctx context.Context, log *slog.Logger, certs func() []trust.Lab
 			return
 		case now := <-t.C:
 			logExpiry(log, certs(), now)
+		}
+	}
+}
+
+// instrumentTrust counts each store's revocation checks in the metrics. It
+// changes ts in place, so call it before ts is in use.
+func instrumentTrust(ts *trustSet, mx *metrics.Metrics) {
+	for _, v := range []*trust.Validator{ts.AS4, ts.TLS, ts.SMP} {
+		if v != nil {
+			v.Revocation = mx.InstrumentRevocation(v.Name, v.Revocation)
 		}
 	}
 }
