@@ -87,7 +87,12 @@ func checkMessage(t *testing.T, msg *Message) {
 		if a.Size > fuzzLimits.MaxAttachmentBytes {
 			t.Fatalf("attachment of %d bytes passed MaxAttachmentBytes", a.Size)
 		}
-		data, err := os.ReadFile(a.Path())
+		rc, err := a.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,6 +142,11 @@ func checkError(t *testing.T, err error) {
 }
 
 func FuzzReadMessage(f *testing.F) {
+	// Small thresholds, so that fuzz inputs reach both the parts held in
+	// memory and the spooled ones, and the budget running out between them.
+	part, msg := memoryPartBytes, memoryMessageBytes
+	memoryPartBytes, memoryMessageBytes = 64, 200
+	f.Cleanup(func() { memoryPartBytes, memoryMessageBytes = part, msg })
 	f.Add(multipartCT(""), []byte(buildMIME("\r\n", rootPart("Content-ID: <r>"), mimePart{[]string{"Content-ID: <a>", "Content-Transfer-Encoding: base64"}, "aGVsbG8="})))
 	f.Add(multipartCT(`; start="<r>"`), []byte(buildMIME("\n", mimePart{[]string{"Content-ID: <a>", "Content-Transfer-Encoding: quoted-printable"}, "a=3Db=\n"}, rootPart("Content-ID: <r>"))))
 	f.Add(MediaTypeSOAP12, []byte(env12))

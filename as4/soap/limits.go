@@ -51,9 +51,10 @@ type Limits struct {
 // least 100 MB (the SDK federation requires it; its QA test sends 70 MB)
 // while refusing bombs:
 //
-//   - MaxMessageBytes 512 MiB and MaxAttachmentBytes 512 MiB leave room for a
-//     100 MB payload even base64-encoded and encrypted, and both are spooled
-//     to disk, never held in memory.
+//   - MaxMessageBytes 2 GiB and MaxAttachmentBytes 2 GiB let a 1 GiB payload
+//     through whatever its content (stored uncompressed, base64-encoded by
+//     the peer, encrypted); large attachments are spooled to disk, never
+//     held in memory, so the figure costs disk, not memory.
 //   - MaxEnvelopeBytes 4 MiB: AS4 envelopes are a few tens of KiB (payloads
 //     travel as attachments); the envelope is parsed in memory.
 //   - MaxParts 101 (100 attachments and the root) and MaxPartHeaderBytes 16 KiB: AS4 messages carry a handful
@@ -62,20 +63,21 @@ type Limits struct {
 //     4096, MaxElements 100,000: far above any real envelope (depth ~12,
 //     ~20 declarations on the root) yet small enough to keep parsing and
 //     canonicalisation linear and cheap.
-//   - MaxDecompressedBytes 1 GiB: a compressed 100 MB XML payload can expand
-//     several times; anything near the gzip maximum ratio is a bomb.
+//   - MaxDecompressedBytes 2 GiB: room for a 1 GiB payload and for a
+//     compressed 100 MB XML payload that expands several times; the output
+//     goes to disk while it is counted, and anything past it is a bomb.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxMessageBytes:          512 << 20,
+		MaxMessageBytes:          2 << 30,
 		MaxEnvelopeBytes:         4 << 20,
 		MaxParts:                 101,
 		MaxPartHeaderBytes:       16 << 10,
-		MaxAttachmentBytes:       512 << 20,
+		MaxAttachmentBytes:       2 << 30,
 		MaxXMLDepth:              64,
 		MaxAttributesPerElement:  64,
 		MaxNamespaceDeclarations: 4096,
 		MaxElements:              100_000,
-		MaxDecompressedBytes:     1 << 30,
+		MaxDecompressedBytes:     2 << 30,
 	}
 }
 

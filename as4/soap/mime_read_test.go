@@ -68,7 +68,16 @@ func TestReadMessageContentTypeErrors(t *testing.T) {
 	}
 }
 
+// spoolEverything makes ReadMessage spool every attachment to a file, as
+// it does for large ones, for the rest of the test.
+func spoolEverything(t testing.TB) {
+	part, msg := memoryPartBytes, memoryMessageBytes
+	memoryPartBytes, memoryMessageBytes = 0, 0
+	t.Cleanup(func() { memoryPartBytes, memoryMessageBytes = part, msg })
+}
+
 func TestReadMessageMultipart(t *testing.T) {
+	spoolEverything(t)
 	payload := "hello \x00\xff binary\r\n--not-a-boundary\r\n"
 	tests := []struct {
 		name     string
@@ -391,6 +400,7 @@ func TestAttachmentByCID(t *testing.T) {
 }
 
 func TestReadMessageSpoolDirFailure(t *testing.T) {
+	spoolEverything(t)
 	body := buildMIME("\r\n", rootPart(), mimePart{[]string{"Content-ID: <a>"}, "1"})
 	_, err := ReadMessage(strings.NewReader(body), multipartCT(""), DefaultLimits(), t.TempDir()+"/missing")
 	var se *SpoolError

@@ -1,6 +1,7 @@
 package aesgcm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash"
@@ -50,4 +51,25 @@ func (hw *hashingWriter) Write(p []byte) (int, error) {
 	n, err := hw.w.Write(p)
 	hw.h.Write(p[:n]) // hash.Hash.Write never fails
 	return n, err
+}
+
+// DecryptToMemoryHash is DecryptToTempHash for a small message: the
+// plaintext goes to memory instead of a file (sizeHint, the ciphertext's
+// length if known, sizes the buffer). The plaintext is returned only if
+// the tag verified; on any error the buffer is cleared.
+func DecryptToMemoryHash(src io.Reader, key []byte, h hash.Hash, sizeHint int) ([]byte, error) {
+	if h == nil {
+		return nil, errors.New("aesgcm: nil hash")
+	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(max(0, sizeHint-IVSize-TagSize))
+	hw := &hashingWriter{w: &buf, h: h}
+	if _, err := decryptStream(hw, func() (io.Writer, error) { return hw, nil }, src, key); err != nil {
+		clear(buf.Bytes())
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

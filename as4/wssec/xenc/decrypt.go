@@ -8,11 +8,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"mime"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/beevik/etree"
@@ -113,15 +112,18 @@ func (r *DecryptResult) Encrypted(contentID string) bool {
 
 // DecryptAttachments decrypts every attachment that an xenc:EncryptedData in
 // the wsse:Security header covers, with id's private key (and
-// opts.ExtraIdentities'). Each plaintext is streamed to a new file beside the
-// spooled ciphertext, released only after its GCM tag verifies, and then
-// moved over the ciphertext file; the soap.Attachment's Size, SHA256,
-// ContentType and Content-Type header are updated, so wssec.Verify, given
-// wssec.FromSOAP(msg) taken afterwards, digests the decrypted, still
-// compressed octets. Message.Close removes the files as before.
+// opts.ExtraIdentities'). A part held in memory is decrypted into memory; a
+// spooled part's GCM tag is checked and its plaintext digested in one pass,
+// and from then on the attachment decrypts its file while it is read (the
+// tag is checked again at the end of every read, so a file altered in
+// between fails the read). Nothing unverified is ever released. The
+// soap.Attachment's Size, SHA256, ContentType and Content-Type header are
+// updated, so wssec.Verify, given wssec.FromSOAP(msg) taken afterwards,
+// digests the decrypted, still compressed octets. Message.Close removes the
+// files and forgets the keys.
 //
 // All parts are decrypted before any is replaced: when an error is returned
-// the message is unchanged (short of a failed rename, which is reported).
+// the message is unchanged.
 // Errors are *wssec.Error with EBMS:0102 or EBMS:0103 (see the package
 // documentation) or, for local failures (spool I/O, a key that cannot
 // decrypt RSA), ordinary errors.
@@ -219,32 +221,43 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 		res.Keys = append(res.Keys, info)
 	}
 
-	// Decrypt every part to a temporary file beside its ciphertext.
-	temps := make([]string, 0, len(parts))
+	// Decrypt every part: a part held in memory into memory; a spooled
+	// part is only verified and digested here, and decrypted again each
+	// time it is opened, so its plaintext is never written to disk and read
+	// back (for a 1 GiB payload that was the largest cost of the receiver).
+	plains := make([][]byte, len(parts))
 	defer func() {
-		for _, t := range temps {
-			if t != "" {
-				os.Remove(t)
-			}
+		for _, p := range plains {
+			clear(p) // set to nil once committed
 		}
 	}()
 	sums := make([][sha256.Size]byte, len(parts))
 	sizes := make([]int64, len(parts))
 	for i, p := range parts {
-		path, n, sum, err := decryptPart(p.att, keys[p.ek])
+		plain, n, sum, err := decryptPart(p.att, keys[p.ek])
 		if err != nil {
 			return nil, err
 		}
-		temps = append(temps, path)
+		plains[i] = plain
 		sizes[i], sums[i] = n, sum
 	}
 
-	// Commit: replace the ciphertext files and the attachment metadata.
+	// Commit: replace the ciphertexts and the attachment metadata.
 	for i, p := range parts {
-		if err := os.Rename(temps[i], p.att.Path()); err != nil {
-			return nil, fmt.Errorf("xenc: replacing attachment <%s> by its plaintext: %w", p.att.ContentID, err)
+		encryptedSize := p.att.Size
+		if _, inMem := p.att.Bytes(); inMem {
+			if err := p.att.SetBytes(plains[i], sums[i]); err != nil {
+				return nil, fmt.Errorf("xenc: replacing attachment <%s> by its plaintext: %w", p.att.ContentID, err)
+			}
+			plains[i] = nil
+		} else {
+			key := append([]byte(nil), keys[p.ek]...)
+			decrypt := func(f io.ReadCloser) (io.ReadCloser, error) { return aesgcm.NewDecryptReader(f, key) }
+			if err := p.att.SetTransform(decrypt, sizes[i], sums[i], func() { clear(key) }); err != nil {
+				clear(key)
+				return nil, fmt.Errorf("xenc: replacing attachment <%s> by its plaintext: %w", p.att.ContentID, err)
+			}
 		}
-		temps[i] = ""
 		a := p.att
 		part := DecryptedPart{
 			ContentID:            a.ContentID,
@@ -252,7 +265,7 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 			Algorithm:            p.alg,
 			ContentType:          p.mimeType,
 			EncryptedContentType: a.ContentType,
-			EncryptedSize:        a.Size,
+			EncryptedSize:        encryptedSize,
 			Size:                 sizes[i],
 		}
 		part.EncryptedKeyID, _ = attr(p.ek, "Id")
@@ -266,30 +279,6 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 		}
 	}
 	return res, nil
-}
-
-// decryptPart streams one attachment through AES-GCM into a new file in the
-// same directory (so the rename cannot cross file systems) and returns the
-// file, the plaintext length and its SHA-256.
-func decryptPart(att *soap.Attachment, key []byte) (path string, n int64, sum [sha256.Size]byte, err error) {
-	if att.Path() == "" {
-		return "", 0, sum, fmt.Errorf("xenc: attachment <%s> has no spooled content", att.ContentID)
-	}
-	src, err := att.Open()
-	if err != nil {
-		return "", 0, sum, fmt.Errorf("xenc: opening attachment <%s>: %w", att.ContentID, err)
-	}
-	defer src.Close()
-	h := sha256.New()
-	path, n, err = aesgcm.DecryptToTempHash(src, key, filepath.Dir(att.Path()), h)
-	if err != nil {
-		if errors.Is(err, aesgcm.ErrAuthentication) || errors.Is(err, aesgcm.ErrTooLarge) {
-			return "", 0, sum, errUndecryptable()
-		}
-		return "", 0, sum, fmt.Errorf("xenc: decrypting attachment <%s>: %w", att.ContentID, err)
-	}
-	h.Sum(sum[:0])
-	return path, n, sum, nil
 }
 
 type decrypter struct {

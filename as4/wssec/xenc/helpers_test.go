@@ -171,7 +171,52 @@ func readMessage(t testing.TB, wire []byte, ct string) (*soap.Message, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { msg.Close() })
+	// Spooled as large parts are, so the tests can work on the files;
+	// memory_test.go covers parts held in memory.
+	for _, a := range msg.Attachments {
+		if err := a.Spool(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return msg, dir
+}
+
+// spooled counts the attachments held in files (the large ones).
+func spooled(msg *soap.Message) int {
+	n := 0
+	for _, a := range msg.Attachments {
+		if a.Path() != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// readMessageInMemory is readMessage leaving small parts in memory.
+func readMessageInMemory(t testing.TB, wire []byte, ct string) (*soap.Message, string) {
+	t.Helper()
+	dir := t.TempDir()
+	msg, err := soap.ReadMessage(bytes.NewReader(wire), ct, soap.Limits{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { msg.Close() })
+	return msg, dir
+}
+
+// contentSHA256 digests an attachment's content, in memory or in a file.
+func contentSHA256(t testing.TB, a *soap.Attachment) [32]byte {
+	t.Helper()
+	rc, err := a.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		t.Fatal(err)
+	}
+	return [32]byte(h.Sum(nil))
 }
 
 func fileSHA256(t testing.TB, path string) [32]byte {

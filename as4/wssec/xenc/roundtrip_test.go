@@ -63,7 +63,7 @@ func receive(t *testing.T, msg *soap.Message, spoolDir string, ps []payload, sig
 		if att.ContentType != wantCT || att.Header.Get("Content-Type") != wantCT {
 			t.Errorf("part %s: Content-Type %q / header %q, want %q", p.cid, att.ContentType, att.Header.Get("Content-Type"), wantCT)
 		}
-		if got := fileSHA256(t, att.Path()); got != att.SHA256 {
+		if got := contentSHA256(t, att); got != att.SHA256 {
 			t.Errorf("part %s: SHA256 field does not match the file", p.cid)
 		}
 		rc, err := OpenPayload(att, pi, 0)

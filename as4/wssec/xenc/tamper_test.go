@@ -45,7 +45,7 @@ func takeSnapshot(t *testing.T, msg *soap.Message, dir string) snapshot {
 func (s snapshot) check(t *testing.T, msg *soap.Message, dir string) {
 	t.Helper()
 	for i, a := range msg.Attachments {
-		if a.SHA256 != s.sums[i] || a.ContentType != s.types[i] || fileSHA256(t, a.Path()) != s.sums[i] {
+		if a.SHA256 != s.sums[i] || a.ContentType != s.types[i] || contentSHA256(t, a) != s.sums[i] {
 			t.Errorf("attachment <%s> changed by a failed decryption", a.ContentID)
 		}
 	}
