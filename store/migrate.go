@@ -121,6 +121,13 @@ func upgrade(db *bolt.DB, path string, sc schema) (Migrated, error) {
 				}
 			}
 		}
+		if version == 0 {
+			// A new database: every index is maintained from its first message, so
+			// nothing is left for a backfill (retention would otherwise scan it once).
+			if err := tx.Bucket(bMeta).Put(kRetainIndexed, []byte("1")); err != nil {
+				return err
+			}
+		}
 		if version != sc.version {
 			return tx.Bucket(bMeta).Put(kVersion, []byte(strconv.Itoa(sc.version)))
 		}

@@ -85,8 +85,9 @@ type Queue interface {
 	// WAITING_FOR_RETRY) that are due at now to SEND_IN_PROGRESS with a lease until
 	// now+lease. Partners (Message.QueueKey) for which skip returns true are passed over, and
 	// the others are served round-robin, so a partner in backoff or with a long queue does
-	// not hold up the rest. skip runs inside the write transaction: it must be quick and must
-	// not call the store. A nil skip skips nothing.
+	// not hold up the rest. skip runs inside the store's transactions (a read one first,
+	// see BoltStore.ClaimDue): it must be quick and must not call the store. A nil skip
+	// skips nothing.
 	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration, skip func(partner string) bool) ([]Message, error)
 	// RecoverLeases makes messages whose lease expired at or before now due again (at now).
 	RecoverLeases(ctx context.Context, now time.Time) (int, error)

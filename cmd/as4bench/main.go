@@ -31,7 +31,7 @@ const usageText = `as4bench drives a pair of as4gw gateways through the REST API
 throughput, latency and the cost per message against the cryptographic floor.
 
 Usage:
-  as4bench [--scenario small|large|many-parts] [--count N] [--size S]
+  as4bench [--scenario small|large|many-parts|scale|dead-partner] [--count N] [--size S]
            [--concurrency C] [--key-bits 2048|3072] [--json]
            [--as4gw PATH | --blue FILE --red FILE]
 
@@ -45,6 +45,10 @@ Scenarios (defaults):
   small       --count 300 --size 10KB --concurrency 8
   large       --count 1 --size 1GiB --concurrency 1 (one payload, streamed)
   many-parts  --count 20 --parts 100 --size 10KB --concurrency 4
+  scale       small against a receiver whose store holds --prefill (1,000,000)
+              messages, compared with an empty store
+  dead-partner  small while a third partner that refuses connections has
+              --dead-messages (10,000) queued, compared with no such partner
 
 Flags:
 `
@@ -64,6 +68,10 @@ type options struct {
 	keep        bool
 	cpuprofile  string
 	quiet       bool
+	// scale and dead-partner (compare.go)
+	prefill      int
+	deadMessages int
+	rounds       int
 }
 
 type usageError struct{ error }
@@ -94,6 +102,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (configs, stores, logs)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU and allocation profiles of both gateways during the load into this folder (builds as4gw with a profiling hook; not with --as4gw or --blue/--red)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress on stderr")
+	fs.IntVar(&o.prefill, "prefill", 1000000, "scale: messages in the receiver's full store")
+	fs.IntVar(&o.deadMessages, "dead-messages", 10000, "dead-partner: messages queued for the dead partner")
+	fs.IntVar(&o.rounds, "rounds", 1, "scale, dead-partner: baseline and variant runs each, alternating")
 	if err := fs.Parse(args); err != nil {
 		return o, usageError{err}
 	}
@@ -108,9 +119,19 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	case "many-parts":
 		defCount, defParts, defConc = 20, 100, 4
 	case "scale", "dead-partner":
-		return o, usageError{fmt.Errorf("--scenario %s is not implemented yet (small, large, many-parts)", o.scenario)}
+		// the small load, compared between two setups (compare.go)
+		switch {
+		case o.blue != "":
+			return o, usageError{fmt.Errorf("--scenario %s sets up its own devpair: not with --blue/--red", o.scenario)}
+		case o.rounds < 1 || o.rounds > 20:
+			return o, usageError{errors.New("--rounds: want 1..20")}
+		case o.prefill < 0 || o.prefill > 100000000:
+			return o, usageError{errors.New("--prefill: want 0..100000000")}
+		case o.deadMessages < 0 || o.deadMessages > 1000000:
+			return o, usageError{errors.New("--dead-messages: want 0..1000000")}
+		}
 	default:
-		return o, usageError{fmt.Errorf("--scenario %q: want small, large or many-parts", o.scenario)}
+		return o, usageError{fmt.Errorf("--scenario %q: want small, large, many-parts, scale or dead-partner", o.scenario)}
 	}
 	if o.count == 0 {
 		o.count = defCount
@@ -232,6 +253,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logw = io.Discard
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(logw, "as4bench: "+format+"\n", a...) }
+	if isComparison(o.scenario) {
+		return runComparison(ctx, parent, o, stdout, logf)
+	}
 
 	var blue, red *gateway
 	if o.blue != "" {

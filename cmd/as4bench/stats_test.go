@@ -93,7 +93,7 @@ func TestParseOptionsDefaultsAndErrors(t *testing.T) {
 		t.Errorf("many-parts defaults: %+v", o)
 	}
 	for _, args := range [][]string{
-		{"--scenario", "nope"}, {"--scenario", "scale"}, {"--key-bits", "1024"}, {"--blue", "x"},
+		{"--scenario", "nope"}, {"--scenario", "scale", "--rounds", "0"}, {"--scenario", "dead-partner", "--blue", "a", "--red", "b"}, {"--key-bits", "1024"}, {"--blue", "x"},
 		{"--count", "-1"}, {"--size", "10XB"}, {"--blue", "a", "--red", "b", "--as4gw", "c"}, {"extra"},
 	} {
 		if _, err := parseOptions(args, nopWriter{}); err == nil {
