@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/as4gw/as4gw/as4/soap"
@@ -33,7 +34,14 @@ type Gateway struct {
 	// Trust is the AS4 trust store partner signing certificates must chain
 	// to (a partner certificate pinned in it counts).
 	Trust *trust.Store
-	Store Store
+	// Revocation checks partner signing certificates (inbound messages and
+	// receipts) under RevocationPolicy; nil: not checked (logged as such).
+	Revocation       trust.RevocationChecker
+	RevocationPolicy trust.RevocationPolicy
+	// CheckPartnerCert, when set, vets the receiver's certificate before
+	// each send (trust chain and revocation, SDK TF-02); see partnercert.go.
+	CheckPartnerCert func(ctx context.Context, cert *x509.Certificate) error
+	Store            Store
 	// Serves reports whether a participant (finalRecipient) has a backend
 	// here; messages for others are refused with EBMS:0004 NOT_SERVICED.
 	Serves   func(store.PartyID) bool
@@ -54,6 +62,53 @@ type Gateway struct {
 	Lease time.Duration
 	// Observer receives events for metrics (nil: none); see observe.go.
 	Observer Observer
+	// Discovery finds the receiving access point of messages submitted for a
+	// finalRecipient without a configured party (SDK: SML + SMP); nil: off.
+	Discovery Discoverer
+	// Live, when set, holds the P-Modes and trust in force and replaces PModes, Trust,
+	// Revocation and RevocationPolicy: a reload (SIGHUP) swaps it while the gateway
+	// runs. Nil: they are fixed.
+	Live *Live
+}
+
+// LiveConfig is the part of a gateway's configuration a reload can replace.
+type LiveConfig struct {
+	PModes           *pmode.Set
+	Trust            *trust.Store
+	Revocation       trust.RevocationChecker
+	RevocationPolicy trust.RevocationPolicy
+}
+
+// Live holds the LiveConfig in force. A reload stores a new one; messages already being
+// processed keep the one they started with (see current).
+type Live struct{ p atomic.Pointer[LiveConfig] }
+
+// NewLive returns a Live holding c.
+func NewLive(c LiveConfig) *Live {
+	l := &Live{}
+	l.Store(c)
+	return l
+}
+
+// Load returns the configuration in force.
+func (l *Live) Load() LiveConfig { return *l.p.Load() }
+
+// Store puts c in force for messages that start from now on.
+func (l *Live) Store(c LiveConfig) { l.p.Store(&c) }
+
+// current returns the gateway as configured now: with Live set, a shallow copy carrying
+// the live P-Modes and trust store, which one message (inbound request or outbound
+// attempt) uses from start to end, so a reload never changes the rules half way through
+// a message. The copy is safe because Gateway holds no locks or counters by value; keep
+// it that way (state shared between messages goes behind a pointer).
+func (g *Gateway) current() *Gateway {
+	if g.Live == nil {
+		return g
+	}
+	c := g.Live.Load()
+	cp := *g
+	cp.PModes, cp.Trust, cp.Revocation, cp.RevocationPolicy = c.PModes, c.Trust, c.Revocation, c.RevocationPolicy
+	return &cp
 }
 
 func (g *Gateway) now() time.Time {
@@ -91,8 +146,15 @@ func (g *Gateway) signerValidator(expected *x509.Certificate) wssec.CertificateV
 		if g.Trust == nil {
 			return errors.New("no AS4 trust store configured")
 		}
-		if _, err := g.Trust.Verify(cert, inter, trust.VerifyOptions{At: at, KeyUsage: trust.KeyUsageSigning}); err != nil {
+		res, err := g.Trust.Verify(cert, inter, trust.VerifyOptions{At: at, KeyUsage: trust.KeyUsageSigning,
+			Revocation: g.Revocation, RevocationPolicy: g.RevocationPolicy})
+		if err != nil {
 			return err
+		}
+		if g.Revocation != nil {
+			for _, w := range res.Warnings {
+				g.log().Warn("partner certificate accepted with a warning", "subject", cert.Subject.String(), "warning", w)
+			}
 		}
 		if expected != nil && !expected.Equal(cert) {
 			return fmt.Errorf("signed with %s, but the P-Mode names %s for this party", cert.Subject, expected.Subject)

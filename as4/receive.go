@@ -33,6 +33,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "AS4 endpoint: POST an AS4 message", http.StatusMethodNotAllowed)
 		return
 	}
+	g = g.current() // one configuration for the whole message, whatever a reload does meanwhile
 	ctx := r.Context()
 	var leg *pmode.Leg
 	partner := ""

@@ -163,19 +163,22 @@ type sendOutcome struct {
 	retry     bool // worth another attempt
 	transport bool // the partner did not answer properly (backoff)
 	receipt   *store.Receipt
+	peer      store.PeerAP // where the attempt went, for the audit log
+	keepCode  bool         // a discovery failure: its code stays when retries are spent
 }
 
 // send makes one attempt for a claimed message and records the outcome. It
 // reports whether the message was acknowledged and whether the partner
 // failed at transport level.
 func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool) {
+	g = g.current() // one configuration for the whole attempt, whatever a reload does meanwhile
 	log := g.log().With("messageId", m.ID, "conversationId", m.ConversationID, "to", m.To.String(), "leg", m.LegName)
 	now := g.now()
 	out := g.attempt(ctx, &m, log)
 	if ctx.Err() != nil && out.receipt == nil {
 		return false, false // shutting down: the lease brings it back after restart
 	}
-	a := store.Attempt{At: now, HTTPStatus: out.status, Error: out.problem}
+	a := store.Attempt{At: now, HTTPStatus: out.status, Error: out.problem, Peer: out.peer}
 	bg := context.WithoutCancel(ctx)
 	obs, partner, leg := g.observer(), g.outboundPartnerName(m.To.ID, m.To.Type), g.PModes.Leg(m.LegName)
 	obs.Attempt(partner, attemptOutcome(out))
@@ -210,7 +213,10 @@ func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool
 		_, err = g.Store.ScheduleRetry(bg, m.Key, m.Lease.Token, a, next)
 		log.Warn("send failed, will retry", "code", out.problem.Code, "detail", out.problem.Detail, "nextAttempt", next, "outcome", "WAITING_FOR_RETRY")
 	} else {
-		if out.retry && out.problem.Code != string(ebms.CodeConnectionFailure) {
+		switch {
+		case out.retry && out.problem.Code == string(ebms.CodeConnectionFailure):
+			a.Error.Detail = fmt.Sprintf("the receiving access point stayed unreachable after %d attempts: %s", len(m.Attempts)+1, out.problem.Detail)
+		case out.retry && !out.keepCode:
 			// Retries spent without a receipt.
 			a.Error = store.Problem{Code: string(ebms.CodeMissingReceipt), Detail: out.problem.Code + " " + out.problem.Detail}
 		}
@@ -229,7 +235,7 @@ func (g *Gateway) send(ctx context.Context, m store.Message) (ok, transport bool
 }
 
 // attempt builds, sends and checks one exchange.
-func (g *Gateway) attempt(ctx context.Context, m *store.Message, log interface{ Warn(string, ...any) }) sendOutcome {
+func (g *Gateway) attempt(ctx context.Context, m *store.Message, log interface{ Warn(string, ...any) }) (res sendOutcome) {
 	fail := func(code ebms.Code, retry, transport bool, format string, args ...any) sendOutcome {
 		return sendOutcome{problem: store.Problem{Code: string(code), Detail: fmt.Sprintf(format, args...)}, retry: retry, transport: transport}
 	}
@@ -238,11 +244,23 @@ func (g *Gateway) attempt(ctx context.Context, m *store.Message, log interface{ 
 		return fail(ebms.CodeProcessingModeMismatch, false, false, "P-Mode leg %q is no longer configured", m.LegName)
 	}
 	party := g.PModes.PartyByID(pmode.PartyID{Value: m.To.ID, Type: m.To.Type})
+	discovered := false
+	if (party == nil || party.Endpoint == "") && m.To.IsZero() && !m.FinalRecipient.IsZero() {
+		var out sendOutcome
+		if party, out = g.discoverReceiver(ctx, m); party == nil {
+			return out
+		}
+		discovered = true
+	}
 	if party == nil || party.Endpoint == "" {
 		return fail(ebms.CodeOther, false, false, "no endpoint is configured for party %s", m.To)
 	}
+	defer func() { res.peer = peerOf(party) }()
 	if !strings.HasPrefix(strings.ToLower(party.Endpoint), "https://") && !g.AllowPlainHTTP {
 		return fail(ebms.CodeOther, false, false, "endpoint %q of party %s is not https:// (plain HTTP is off)", party.Endpoint, m.To)
+	}
+	if out, ok := g.vetReceiver(ctx, party); !ok {
+		return out
 	}
 	var payloads []OutboundPayload
 	for _, p := range m.Payloads {
@@ -254,6 +272,9 @@ func (g *Gateway) attempt(ctx context.Context, m *store.Message, log interface{ 
 		})
 	}
 	um := userMessage(m, leg)
+	if discovered {
+		um.PartyInfo.To.PartyIDs = []ebms.PartyID{{Value: party.PartyIDs[0].Value, Type: party.PartyIDs[0].Type}}
+	}
 	wm, err := BuildUserMessage(um, payloads, WireOptions{
 		Identity: g.Identity, Sign: leg.Security.Sign, SignatureMethod: leg.Security.SignatureAlgorithm, DigestMethod: leg.Security.DigestAlgorithm,
 		Encrypt: leg.Security.Encrypt, Recipient: party.Certificate, DataEncryption: leg.Security.DataEncryption,
@@ -322,7 +343,7 @@ func (g *Gateway) checkResponse(resp *http.Response, m *store.Message, leg *pmod
 	if sig.Receipt == nil {
 		return fail(ebms.CodeMissingReceipt, true, false, "the response signal is neither a receipt nor an error")
 	}
-	_, err = wssec.Verify(wssec.EnvelopeFromSOAP(msg.Envelope), nil, wssec.VerifyOptions{
+	verified, err := wssec.Verify(wssec.EnvelopeFromSOAP(msg.Envelope), nil, wssec.VerifyOptions{
 		Policy: leg.ReceiptPolicy(), At: g.now(), Validator: g.signerValidator(party.Certificate), Lookup: g.Trust.Index(),
 	})
 	if err != nil && !(wssec.IsUnsigned(err) && !leg.Security.RequireSignedReceipt) {
@@ -337,6 +358,9 @@ func (g *Gateway) checkResponse(resp *http.Response, m *store.Message, leg *pmod
 	}
 	nrr, _ := json.Marshal(wm.SignedReferences)
 	r := &store.Receipt{MessageID: sig.MessageInfo.MessageID, Time: sig.MessageInfo.Timestamp, NRR: nrr, Raw: msg.EnvelopeBytes}
+	if verified != nil { // the receipt's signer, for the audit log
+		r.CertSHA256 = fingerprint(verified.Certificate)
+	}
 	for _, e := range sig.Errors {
 		r.Warnings = append(r.Warnings, store.Problem{Code: string(e.ErrorCode), Detail: e.ShortDescription})
 	}
