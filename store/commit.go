@@ -48,6 +48,7 @@ type wtx struct {
 	lastSeq     uint64    // highest event sequence written
 	dirty       bool      // wrote something: the transaction must commit
 	removeBlobs []BlobRef // files to delete once the commit has made them unreferenced
+	attempt     *Attempt  // the attempt the next event records, for its audit record
 }
 
 // fatalError aborts the transaction.
@@ -159,7 +160,7 @@ func (s *BoltStore) runTx(fn func(tx *bolt.Tx) (dirty bool, err error)) error {
 	// Keys of these buckets only grow (store keys, event numbers), so pages split by an
 	// append are better left full than half full (bbolt's default), which would double
 	// the file. The setting lasts for this transaction's bucket handles.
-	for _, b := range [][]byte{bMsg, bEvents, bHist} {
+	for _, b := range [][]byte{bMsg, bEvents, bHist, bAudit} {
 		tx.Bucket(b).FillPercent = 0.9
 	}
 	dirty, err := fn(tx)
