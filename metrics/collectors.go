@@ -36,6 +36,9 @@ var (
 	descPartnerQueue = prometheus.NewDesc("as4gw_queue_partner_waiting_messages",
 		"Outbound messages waiting to be sent (SEND_ENQUEUED + WAITING_FOR_RETRY) by partner: the P-Mode party name of the receiving access point, or other (partners found by discovery, unconfigured parties).",
 		[]string{"partner"}, nil)
+	descCommitLatency = prometheus.NewDesc("as4gw_store_commit_duration_seconds",
+		"Time of the store's write transactions (bbolt write and fsync), each of which may carry several operations.",
+		nil, nil)
 	descFSAvail = prometheus.NewDesc("as4gw_store_filesystem_avail_bytes",
 		"Bytes available to the gateway on the filesystem holding the data directory.", nil, nil)
 	descFSSize = prometheus.NewDesc("as4gw_store_filesystem_size_bytes",
@@ -49,7 +52,7 @@ var (
 type storeCollector struct{ opts *Options }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descOldest, descPartnerQueue, descSize, descPayloadFiles, descCommits, descWriteOps, descFSAvail, descFSSize} {
+	for _, d := range []*prometheus.Desc{descQueue, descOldest, descPartnerQueue, descCommitLatency, descSize, descPayloadFiles, descCommits, descWriteOps, descFSAvail, descFSSize} {
 		ch <- d
 	}
 }
@@ -80,6 +83,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPayloadFiles, prometheus.GaugeValue, float64(st.PayloadFiles))
 		ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(st.Commits))
 		ch <- prometheus.MustNewConstMetric(descWriteOps, prometheus.CounterValue, float64(st.WriteOps))
+		buckets, count := st.CommitLatency.Cumulative()
+		ch <- prometheus.MustNewConstHistogram(descCommitLatency, count, st.CommitLatency.SumSeconds, buckets)
 	}
 	qs, err := c.opts.Store.Queues(ctx)
 	if err != nil {

@@ -66,7 +66,8 @@ func newTest(t *testing.T) (*Metrics, *fakeStore) {
 	t.Helper()
 	fs := &fakeStore{
 		stats: store.Stats{DBBytes: 1 << 20, PayloadBytes: 5 << 20, PayloadFiles: 7, Commits: 10, WriteOps: 30,
-			Messages: map[store.State]int64{store.SendEnqueued: 3, store.WaitingForRetry: 2, store.Received: 4}},
+			CommitLatency: store.CommitLatency{Counts: []uint64{1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, SumSeconds: 3},
+			Messages:      map[store.State]int64{store.SendEnqueued: 3, store.WaitingForRetry: 2, store.Received: 4}},
 		queues: []store.PartnerQueue{
 			{Partner: "red", Waiting: 3, NextDue: testNow.Add(-90 * time.Second)},
 			{Partner: "green", Waiting: 2, NextDue: testNow.Add(time.Minute)},
@@ -144,6 +145,8 @@ func TestScrapeTimeGauges(t *testing.T) {
 		`as4gw_store_size_bytes{kind="db"} 1.048576e+06`,
 		`as4gw_store_size_bytes{kind="payloads"} 5.24288e+06`,
 		`as4gw_store_commits_total 10`,
+		`as4gw_store_commit_duration_seconds_bucket{le="0.001"} 3`,
+		`as4gw_store_commit_duration_seconds_count 4`,
 		`as4gw_certificate_expiry_timestamp_seconds{party="red",role="partner",subject_cn="red AP"}`,
 		`as4gw_certificate_expiry_timestamp_seconds{party="blue",role="identity",subject_cn="blue AP"}`,
 		`as4gw_store_filesystem_avail_bytes`,

@@ -94,9 +94,11 @@ type BoltStore struct {
 	notifyMu sync.Mutex
 	notifyCh chan struct{}
 
-	commits  atomic.Uint64
-	writeOps atomic.Uint64
-	lastSeq  atomic.Uint64
+	commits atomic.Uint64
+	// commitLatency times each commit (write and fsync), for metrics.
+	commitLatency latencyHistogram
+	writeOps      atomic.Uint64
+	lastSeq       atomic.Uint64
 
 	// rrStart is where the next ClaimDue starts its round over partners; only the commit
 	// goroutine touches it.
@@ -336,6 +338,7 @@ func (s *BoltStore) Stats(ctx context.Context) (Stats, error) {
 		return nil
 	})
 	st.Commits = s.commits.Load()
+	st.CommitLatency = s.commitLatency.snapshot()
 	st.WriteOps = s.writeOps.Load()
 	return st, err
 }

@@ -168,9 +168,11 @@ func (s *BoltStore) runTx(fn func(tx *bolt.Tx) (dirty bool, err error)) error {
 		_ = tx.Rollback()
 		return err
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	s.commitLatency.observe(time.Since(start))
 	s.commits.Add(1)
 	return nil
 }
