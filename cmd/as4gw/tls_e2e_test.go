@@ -66,7 +66,7 @@ func TestServeMutualTLSPair(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs logBuffer
 	done := make(chan error, 2)
 	for name, cfg := range cfgs {
 		go func() { done <- runGateway(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)).With("gateway", name)) }()

@@ -107,24 +107,6 @@ func tlsHolder(t *testing.T, p *tlsPKI, policy trust.RevocationPolicy, warn func
 	return h
 }
 
-// syncBuffer is a log sink shared with server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAS4ListenerMutualTLS runs the AS4 listener's TLS configuration on
 // loopback: mutual TLS required, client certificates checked against the
 // TLS store with OCSP.
@@ -135,7 +117,7 @@ func TestAS4ListenerMutualTLS(t *testing.T) {
 	os.WriteFile(certFile, testpki.CertsPEM(p.server, p.qa.Intermediate), 0o600)
 	os.WriteFile(keyFile, p.server.KeyPEM(), 0o600)
 
-	var warnings syncBuffer
+	var warnings logBuffer
 	warn := func(msg string, args ...any) {
 		slog.New(slog.NewTextHandler(&warnings, nil)).Warn(msg, args...)
 	}
@@ -147,7 +129,7 @@ func TestAS4ListenerMutualTLS(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
 	}))
-	var serverLog syncBuffer
+	var serverLog logBuffer
 	srv.Config.ErrorLog = log.New(&serverLog, "", 0)
 	srv.TLS = tc
 	srv.StartTLS()

@@ -294,71 +294,13 @@ func (c *canonicalizer) element(el *etree.Element, depth int) error {
 	}
 	c.rendered = append(c.rendered, c.nsOut...)
 
-	// Pitfall 3: attributes sort by (namespace URI, local name), unqualified
-	// ones (URI "") first; namespace nodes come before them, by prefix, the
-	// default one ("") first.
-	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
-	slices.SortFunc(c.attrs, func(x, y attr) int {
-		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
-	})
-	for i := 1; i < len(c.attrs); i++ {
-		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
-			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
-		}
+	if err := c.writeStartTag(el); err != nil {
+		return err
 	}
-
-	w := c.w
-	w.WriteByte('<')
-	writeQName(w, el.Space, el.Tag)
-	for _, ns := range c.nsOut {
-		if ns.prefix == "" {
-			w.WriteString(` xmlns="`)
-		} else {
-			w.WriteString(" xmlns:")
-			w.WriteString(ns.prefix)
-			w.WriteString(`="`)
-		}
-		escape(w, ns.uri, true)
-		w.WriteByte('"')
+	if err := c.writeChildren(el, nil, func(child *etree.Element) error { return c.element(child, depth+1) }); err != nil {
+		return err
 	}
-	for _, a := range c.attrs {
-		w.WriteByte(' ')
-		writeQName(w, a.a.Space, a.a.Key)
-		w.WriteString(`="`)
-		escape(w, a.a.Value, true)
-		w.WriteByte('"')
-	}
-	w.WriteByte('>')
-
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if err := c.element(t, depth+1); err != nil {
-				return err
-			}
-		case *etree.CharData:
-			// CDATA sections are text in the data model: escaped, never
-			// re-emitted as <![CDATA[.
-			escape(w, t.Data, false)
-		case *etree.ProcInst:
-			w.WriteString("<?")
-			w.WriteString(t.Target)
-			if t.Inst != "" {
-				w.WriteByte(' ')
-				w.WriteString(t.Inst)
-			}
-			w.WriteString("?>")
-		case *etree.Comment:
-			// Dropped: this is the without-comments variant.
-		case *etree.Directive:
-			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
-		}
-	}
-
-	// Empty elements too get a start/end pair (C14N §2.3).
-	w.WriteString("</")
-	writeQName(w, el.Space, el.Tag)
-	w.WriteByte('>')
+	c.writeEndTag(el)
 
 	c.scope = c.scope[:scopeMark]
 	c.rendered = c.rendered[:renderedMark]
@@ -452,4 +394,85 @@ func escape(w writer, s string, inAttr bool) {
 		last = i + 1
 	}
 	w.WriteString(s[last:])
+}
+
+// writeStartTag sorts the namespace declarations and attributes collected for
+// el and writes its start tag. Pitfall 3: attributes sort by (namespace URI,
+// local name), unqualified ones (URI "") first; namespace nodes come before
+// them, by prefix, the default one ("") first.
+func (c *canonicalizer) writeStartTag(el *etree.Element) error {
+	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
+	slices.SortFunc(c.attrs, func(x, y attr) int {
+		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
+	})
+	for i := 1; i < len(c.attrs); i++ {
+		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
+			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
+		}
+	}
+	w := c.w
+	w.WriteByte('<')
+	writeQName(w, el.Space, el.Tag)
+	for _, ns := range c.nsOut {
+		if ns.prefix == "" {
+			w.WriteString(` xmlns="`)
+		} else {
+			w.WriteString(" xmlns:")
+			w.WriteString(ns.prefix)
+			w.WriteString(`="`)
+		}
+		escape(w, ns.uri, true)
+		w.WriteByte('"')
+	}
+	for _, a := range c.attrs {
+		w.WriteByte(' ')
+		writeQName(w, a.a.Space, a.a.Key)
+		w.WriteString(`="`)
+		escape(w, a.a.Value, true)
+		w.WriteByte('"')
+	}
+	w.WriteByte('>')
+	return nil
+}
+
+// writeChildren writes el's content: child elements through recurse (except
+// skip, the enveloped signature of the inclusive mode), text escaped,
+// processing instructions as they are, comments dropped.
+func (c *canonicalizer) writeChildren(el, skip *etree.Element, recurse func(*etree.Element) error) error {
+	w := c.w
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Element:
+			if skip != nil && t == skip {
+				continue
+			}
+			if err := recurse(t); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			// CDATA sections are text in the data model: escaped, never
+			// re-emitted as <![CDATA[.
+			escape(w, t.Data, false)
+		case *etree.ProcInst:
+			w.WriteString("<?")
+			w.WriteString(t.Target)
+			if t.Inst != "" {
+				w.WriteByte(' ')
+				w.WriteString(t.Inst)
+			}
+			w.WriteString("?>")
+		case *etree.Comment:
+			// Dropped: this is the without-comments variant.
+		case *etree.Directive:
+			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
+		}
+	}
+	return nil
+}
+
+// writeEndTag closes el: empty elements too get a start/end pair (C14N §2.3).
+func (c *canonicalizer) writeEndTag(el *etree.Element) {
+	c.w.WriteString("</")
+	writeQName(c.w, el.Space, el.Tag)
+	c.w.WriteByte('>')
 }

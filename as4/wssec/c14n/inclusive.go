@@ -3,12 +3,9 @@ package c14n
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -180,66 +177,13 @@ func (ic *inclusiveCanonicalizer) element(el *etree.Element, depth int, apex boo
 		}
 	}
 
-	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
-	slices.SortFunc(c.attrs, func(x, y attr) int {
-		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
-	})
-	for i := 1; i < len(c.attrs); i++ {
-		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
-			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
-		}
+	if err := c.writeStartTag(el); err != nil {
+		return err
 	}
-
-	w := c.w
-	w.WriteByte('<')
-	writeQName(w, el.Space, el.Tag)
-	for _, ns := range c.nsOut {
-		if ns.prefix == "" {
-			w.WriteString(` xmlns="`)
-		} else {
-			w.WriteString(" xmlns:")
-			w.WriteString(ns.prefix)
-			w.WriteString(`="`)
-		}
-		escape(w, ns.uri, true)
-		w.WriteByte('"')
+	if err := c.writeChildren(el, ic.exclude, func(child *etree.Element) error { return ic.element(child, depth+1, false) }); err != nil {
+		return err
 	}
-	for _, a := range c.attrs {
-		w.WriteByte(' ')
-		writeQName(w, a.a.Space, a.a.Key)
-		w.WriteString(`="`)
-		escape(w, a.a.Value, true)
-		w.WriteByte('"')
-	}
-	w.WriteByte('>')
-
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if t == ic.exclude {
-				continue
-			}
-			if err := ic.element(t, depth+1, false); err != nil {
-				return err
-			}
-		case *etree.CharData:
-			escape(w, t.Data, false)
-		case *etree.ProcInst:
-			w.WriteString("<?")
-			w.WriteString(t.Target)
-			if t.Inst != "" {
-				w.WriteByte(' ')
-				w.WriteString(t.Inst)
-			}
-			w.WriteString("?>")
-		case *etree.Comment:
-		case *etree.Directive:
-			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
-		}
-	}
-	w.WriteString("</")
-	writeQName(w, el.Space, el.Tag)
-	w.WriteByte('>')
+	c.writeEndTag(el)
 
 	c.scope = c.scope[:scopeMark]
 	c.rendered = c.rendered[:renderedMark]
