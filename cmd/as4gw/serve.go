@@ -88,30 +88,9 @@ func runDevDefault(ctx context.Context, dir string, out, logOut io.Writer) error
 			return err
 		}
 	}
-	var cfgs []*config.Config
-	for _, name := range []string{"blue", "red"} {
-		cfg, err := config.Load(filepath.Join(dir, name, "as4gw.yaml"))
-		if err != nil {
-			return err
-		}
-		cfgs = append(cfgs, cfg)
-	}
 	fmt.Fprintf(out, "as4gw development default: gateways blue and red from %s (plain HTTP on loopback, development keys).\n\n", dir)
 	printDevpairUsage(out, dir, true)
-	errs := make(chan error, len(cfgs))
-	for i, cfg := range cfgs {
-		name := []string{"blue", "red"}[i]
-		go func() {
-			errs <- runGatewayFile(ctx, filepath.Join(dir, name, "as4gw.yaml"), cfg, newLogger("text", logOut, name))
-		}()
-	}
-	var first error
-	for range cfgs {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return runIdentities(ctx, []string{filepath.Join(dir, "blue", "as4gw.yaml"), filepath.Join(dir, "red", "as4gw.yaml")}, logOut)
 }
 
 // runGateway wires one gateway from its configuration and runs it until ctx
