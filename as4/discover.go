@@ -2,8 +2,6 @@ package as4
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -85,13 +83,9 @@ func peerOf(p *pmode.Party) store.PeerAP {
 	if p == nil {
 		return store.PeerAP{}
 	}
-	peer := store.PeerAP{Endpoint: p.Endpoint}
+	peer := store.PeerAP{Endpoint: p.Endpoint, CertSHA256: fingerprint(p.Certificate)}
 	if len(p.PartyIDs) > 0 {
 		peer.PartyID = p.PartyIDs[0].Value
-	}
-	if p.Certificate != nil {
-		sum := sha256.Sum256(p.Certificate.Raw)
-		peer.CertSHA256 = hex.EncodeToString(sum[:])
 	}
 	return peer
 }

@@ -40,11 +40,7 @@ func FuzzDecodeMetadata(f *testing.F) {
 		}
 		// Headers may be left to an XHE envelope when an XML payload can carry one
 		// (xhe_submit.go); otherwise each is required.
-		md := make([]payloadJSON, len(sub.payloads))
-		for i, p := range sub.payloads {
-			md[i] = payloadJSON{ID: p.id, MimeType: p.mimeType}
-		}
-		fromXHE := xheIndex(md) >= 0
+		fromXHE := sub.xhePayload() >= 0
 		for _, s := range []string{sub.service, sub.action, sub.originalSender.ID, sub.originalSender.Type, sub.finalRecipient.ID, sub.finalRecipient.Type} {
 			if (s == "" && !fromXHE) || !utf8.ValidString(s) {
 				t.Fatalf("accepted an empty or invalid required value %q", s)

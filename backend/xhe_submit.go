@@ -83,6 +83,15 @@ func xheIndex(ps []payloadJSON) int {
 	return first
 }
 
+// xhePayload is the index of the declared payload that carries the XHE (see xheIndex).
+func (sub *submission) xhePayload() int {
+	md := make([]payloadJSON, len(sub.payloads))
+	for i, p := range sub.payloads {
+		md[i] = payloadJSON{ID: p.id, MimeType: p.mimeType}
+	}
+	return xheIndex(md)
+}
+
 // missingHeader names the first header the metadata left to the XHE; "" when none.
 func (sub *submission) missingHeader() string {
 	switch {
@@ -110,11 +119,7 @@ func (s *Server) headersFromXHE(ctx context.Context, mr *multipart.Reader, sub *
 		return nil, problem(kindForbidden, "originalSender", "client %q may not send as originalSender %s; it sends for %s",
 			c.name, sub.originalSender, participantList(c.scope))
 	}
-	md := make([]payloadJSON, len(sub.payloads))
-	for i, p := range sub.payloads {
-		md[i] = payloadJSON{ID: p.id, MimeType: p.mimeType}
-	}
-	idx := xheIndex(md)
+	idx := sub.xhePayload()
 	id := sub.payloads[idx].id
 	field := fmt.Sprintf("payloads[%d]", idx)
 	because := fmt.Sprintf("%s is not in the metadata, so it comes from the XHE envelope in payload %q", missing, id)
@@ -170,11 +175,7 @@ func (s *Server) headersFromXHE(ctx context.Context, mr *multipart.Reader, sub *
 // headers, on a leg that carries XHE envelopes, and checks the headers against it (filling
 // an empty conversationId from the envelope).
 func (s *Server) checkGivenAgainstXHE(ctx context.Context, sub *submission, m *store.Message) *Problem {
-	md := make([]payloadJSON, len(sub.payloads))
-	for i, p := range sub.payloads {
-		md[i] = payloadJSON{ID: p.id, MimeType: p.mimeType}
-	}
-	idx := xheIndex(md)
+	idx := sub.xhePayload()
 	if idx < 0 {
 		return invalid("payloads", "leg %q carries an XHE envelope in an XML payload (id %q), and none of the payloads is XML", m.LegName, "message")
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,32 +75,7 @@ func runComparison(ctx, parent context.Context, o options, stdout io.Writer, log
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	bin := o.as4gw
-	if bin == "" {
-		if bin, err = buildAS4GW(ctx, tmp, o.cpuprofile != "", logWriter(logf)); err != nil {
-			return err
-		}
-	}
-	base, err := freePorts(6)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(tmp, "pair")
-	out, err := exec.CommandContext(ctx, bin, "devpair", "--dir", dir, "--base-port", fmt.Sprint(base)).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("as4gw devpair: %w: %s", err, snippet(out))
-	}
-	if o.keyBits != 2048 {
-		logf("issuing %d-bit keys", o.keyBits)
-		if err := rekeyDevpair(dir, o.keyBits); err != nil {
-			return fmt.Errorf("rekey: %w", err)
-		}
-	}
-	blue, err := loadGateway("blue", filepath.Join(dir, "blue", "gateway.json"))
-	if err != nil {
-		return err
-	}
-	red, err := loadGateway("red", filepath.Join(dir, "red", "gateway.json"))
+	bin, blue, red, err := setUpPair(ctx, o, tmp, logWriter(logf), logf)
 	if err != nil {
 		return err
 	}

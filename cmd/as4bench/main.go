@@ -292,31 +292,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var bin string
 	if blue == nil {
-		bin = o.as4gw
-		if bin == "" {
-			if bin, err = buildAS4GW(ctx, tmp, o.cpuprofile != "", logw); err != nil {
-				return err
-			}
-		}
-		base, err := freePorts(6)
-		if err != nil {
-			return err
-		}
-		dir := filepath.Join(tmp, "pair")
-		out, err := exec.CommandContext(ctx, bin, "devpair", "--dir", dir, "--base-port", fmt.Sprint(base)).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("as4gw devpair: %w: %s", err, snippet(out))
-		}
-		if o.keyBits != 2048 {
-			logf("issuing %d-bit keys", o.keyBits)
-			if err := rekeyDevpair(dir, o.keyBits); err != nil {
-				return fmt.Errorf("rekey: %w", err)
-			}
-		}
-		if blue, err = loadGateway("blue", filepath.Join(dir, "blue", "gateway.json")); err != nil {
-			return err
-		}
-		if red, err = loadGateway("red", filepath.Join(dir, "red", "gateway.json")); err != nil {
+		if bin, blue, red, err = setUpPair(ctx, o, tmp, logw, logf); err != nil {
 			return err
 		}
 	}
@@ -751,4 +727,37 @@ func printTable(w io.Writer, r *result) {
 			fmt.Fprintf(w, "    %s\n", p)
 		}
 	}
+}
+
+// setUpPair builds (or takes) the as4gw binary and writes a devpair with the requested
+// key size into tmp/pair on free loopback ports.
+func setUpPair(ctx context.Context, o options, tmp string, logw io.Writer, logf func(string, ...any)) (bin string, blue, red *gateway, err error) {
+	bin = o.as4gw
+	if bin == "" {
+		if bin, err = buildAS4GW(ctx, tmp, o.cpuprofile != "", logw); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	base, err := freePorts(6)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	dir := filepath.Join(tmp, "pair")
+	out, err := exec.CommandContext(ctx, bin, "devpair", "--dir", dir, "--base-port", fmt.Sprint(base)).CombinedOutput()
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("as4gw devpair: %w: %s", err, snippet(out))
+	}
+	if o.keyBits != 2048 {
+		logf("issuing %d-bit keys", o.keyBits)
+		if err := rekeyDevpair(dir, o.keyBits); err != nil {
+			return "", nil, nil, fmt.Errorf("rekey: %w", err)
+		}
+	}
+	if blue, err = loadGateway("blue", filepath.Join(dir, "blue", "gateway.json")); err != nil {
+		return "", nil, nil, err
+	}
+	if red, err = loadGateway("red", filepath.Join(dir, "red", "gateway.json")); err != nil {
+		return "", nil, nil, err
+	}
+	return bin, blue, red, nil
 }

@@ -108,11 +108,7 @@ func Canonicalize(el *etree.Element, inclusivePrefixes []string) ([]byte, error)
 
 // CanonicalizeWithOptions is Canonicalize with limits.
 func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := canonicalize(&buf, el, opts); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return toBytes(func(w writer) error { return canonicalize(w, el, opts) })
 }
 
 // CanonicalizeTo streams the canonical form of el to w, e.g. straight into a
@@ -120,11 +116,25 @@ func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
 // On error w may already have received part of the output: a digest computed
 // from it must be discarded.
 func CanonicalizeTo(w io.Writer, el *etree.Element, opts Options) error {
+	return streamTo(w, func(w writer) error { return canonicalize(w, el, opts) })
+}
+
+// toBytes runs a canonicalization into a buffer.
+func toBytes(run func(writer) error) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := run(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// streamTo runs a canonicalization into w, buffered unless w is a buffer.
+func streamTo(w io.Writer, run func(writer) error) error {
 	if buf, ok := w.(*bytes.Buffer); ok {
-		return canonicalize(buf, el, opts)
+		return run(buf)
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
-	if err := canonicalize(bw, el, opts); err != nil {
+	if err := run(bw); err != nil {
 		return err
 	}
 	return bw.Flush()

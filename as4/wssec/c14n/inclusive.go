@@ -1,8 +1,6 @@
 package c14n
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"slices"
@@ -34,24 +32,13 @@ type InclusiveOptions struct {
 // for an XPath-selected subtree. Like Canonicalize, it only reads the tree;
 // pass el in place so its ancestors are visible.
 func CanonicalizeInclusive(el *etree.Element, opts InclusiveOptions) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := canonicalizeInclusive(&buf, el, opts); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return toBytes(func(w writer) error { return canonicalizeInclusive(w, el, opts) })
 }
 
 // CanonicalizeInclusiveTo streams the inclusive canonical form of el to w.
 // On error w may already have received part of the output.
 func CanonicalizeInclusiveTo(w io.Writer, el *etree.Element, opts InclusiveOptions) error {
-	if buf, ok := w.(*bytes.Buffer); ok {
-		return canonicalizeInclusive(buf, el, opts)
-	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	if err := canonicalizeInclusive(bw, el, opts); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return streamTo(w, func(w writer) error { return canonicalizeInclusive(w, el, opts) })
 }
 
 type inclusiveCanonicalizer struct {
