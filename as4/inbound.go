@@ -1,6 +1,7 @@
 package as4
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"github.com/as4gw/as4gw/as4/wssec"
 	"github.com/as4gw/as4gw/as4/wssec/xenc"
 	"github.com/as4gw/as4gw/ebms"
+	"github.com/as4gw/as4gw/store"
 	"github.com/as4gw/as4gw/trust"
 )
 
@@ -31,6 +33,19 @@ type InboundConfig struct {
 	Limits   soap.Limits
 	SpoolDir string
 	Now      func() time.Time
+	// Payloads, when set, lets OpenInbound decrypt, decompress and store a
+	// large payload while it arrives instead of spooling it first
+	// (inbound_stream.go); the blobs are in Inbound.Streamed.
+	Payloads PayloadStore
+	// Context bounds that storing.
+	Context context.Context
+}
+
+func (c InboundConfig) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // Inbound is a received message after the security checks: the parsed MIME
@@ -41,12 +56,44 @@ type Inbound struct {
 	Message   *soap.Message
 	Messaging *ebms.Messaging
 	Verified  *wssec.Result
+
+	// streamed are the payloads stored while they arrived, by Content-ID:
+	// staged until Keep, discarded by Close otherwise.
+	streamed map[string]store.Blob
+	payloads PayloadStore
+	ctx      context.Context
+	kept     bool
 }
 
-// Close removes the spooled attachments.
+// Streamed returns the blob of a payload stored while it arrived, if the
+// attachment was one.
+func (in *Inbound) Streamed(contentID string) (store.Blob, bool) {
+	b, ok := in.streamed[contentID]
+	return b, ok
+}
+
+// Keep tells Close that a message referencing the streamed payloads has been
+// committed: they are no longer staged.
+func (in *Inbound) Keep() { in.kept = true }
+
+// Close removes the spooled attachments and the streamed payloads not kept.
 func (in *Inbound) Close() {
-	if in != nil && in.Message != nil {
+	if in == nil {
+		return
+	}
+	if in.Message != nil {
 		in.Message.Close()
+	}
+	in.discardStreamed()
+}
+
+func (in *Inbound) discardStreamed() {
+	if in.kept {
+		return
+	}
+	for cid, b := range in.streamed {
+		in.payloads.DiscardPayload(context.WithoutCancel(in.ctx), b.Ref)
+		delete(in.streamed, cid)
 	}
 }
 
@@ -73,46 +120,86 @@ func (f *Failure) Unwrap() error { return f.Err }
 // *Failure carrying the EBMS code. On success the caller owns the result and
 // must Close it.
 func OpenInbound(body io.Reader, contentType string, cfg InboundConfig, policyFor func(*ebms.Messaging) (InboundPolicy, error)) (*Inbound, error) {
-	msg, err := soap.ReadMessage(body, contentType, cfg.Limits, cfg.SpoolDir)
-	if err != nil {
-		return nil, readFailure(err)
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
 	}
-	in := &Inbound{Message: msg}
+	in := &Inbound{streamed: map[string]store.Blob{}, payloads: cfg.Payloads, ctx: cfg.Context}
+	var (
+		m   *ebms.Messaging
+		pol InboundPolicy
+		ref string
+		st  *streamer
+	)
+	// The header is read and the policy chosen as soon as the root part is
+	// in, before any attachment: a large part can then be processed while
+	// it arrives, and a message we refuse anyway is not spooled.
+	afterRoot := func(msg *soap.Message) (soap.StreamFunc, error) {
+		el, err := ebms.FindMessaging(msg.Envelope.Header)
+		if err != nil {
+			return nil, failure(err, "")
+		}
+		if m, err = ebms.Decode(el); err != nil {
+			return nil, failure(err, "")
+		}
+		ref = primaryMessageID(m)
+		if pol, err = policyFor(m); err != nil {
+			return nil, failure(err, ref)
+		}
+		if cfg.Payloads == nil || m.UserMessage == nil {
+			return nil, nil
+		}
+		st = &streamer{ctx: cfg.Context, cfg: cfg, in: in, msg: msg, m: m, pol: pol, ref: ref}
+		return st.stream, nil
+	}
+	msg, err := soap.ReadMessageWith(body, contentType, cfg.Limits, cfg.SpoolDir, soap.ReadOptions{AfterRoot: afterRoot})
+	var dec *xenc.Decryption
+	if st != nil {
+		dec = st.dec
+	}
+	defer func() {
+		if dec != nil {
+			dec.Close()
+		}
+	}()
+	if err != nil {
+		in.discardStreamed()
+		var f *Failure
+		var he *soap.HandlerError
+		switch {
+		case errors.As(err, &f):
+			return nil, f
+		case errors.As(err, &he):
+			return nil, failure(he.Err, ref)
+		}
+		f = readFailure(err)
+		f.RefToMessageID = ref
+		f.Signal.RefToMessageInError = ref
+		return nil, f
+	}
+	in.Message = msg
 	ok := false
 	defer func() {
 		if !ok {
-			msg.Close()
+			in.Close()
 		}
 	}()
-	el, err := ebms.FindMessaging(msg.Envelope.Header)
-	if err != nil {
-		return nil, failure(err, "")
-	}
-	m, err := ebms.Decode(el)
-	if err != nil {
-		return nil, failure(err, "")
-	}
-	ref := primaryMessageID(m)
-	pol, err := policyFor(m)
-	if err != nil {
-		return nil, failure(err, ref)
-	}
 	env := wssec.EnvelopeFromSOAP(msg.Envelope)
 	if cfg.Identity != nil {
-		if _, err := xenc.DecryptAttachments(env, msg, cfg.Identity, xenc.DecryptOptions{
-			RequireEncryption: pol.RequireEncryption, Lookup: pol.Lookup,
-		}); err != nil {
+		if dec == nil {
+			if dec, err = xenc.PrepareDecryption(env, cfg.Identity, xenc.DecryptOptions{
+				RequireEncryption: pol.RequireEncryption, Lookup: pol.Lookup,
+			}); err != nil {
+				return nil, failure(err, ref)
+			}
+		}
+		if _, err := dec.Apply(msg); err != nil {
 			return nil, failure(err, ref)
 		}
 	} else if pol.RequireEncryption && len(msg.Attachments) > 0 {
 		return nil, failure(&wssec.Error{Code: ebms.CodePolicyNoncompliance, Check: "encryption", Detail: "no decryption key configured"}, ref)
 	}
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
 	res, err := wssec.Verify(env, wssec.AttachmentsFromSOAP(msg.Attachments), wssec.VerifyOptions{
-		Policy: pol.Signature, At: now(), Validator: pol.Validator, Lookup: pol.Lookup,
+		Policy: pol.Signature, At: cfg.now(), Validator: pol.Validator, Lookup: pol.Lookup,
 	})
 	switch {
 	case err == nil:

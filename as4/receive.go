@@ -41,6 +41,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { g.observer().InboundDuration(time.Since(start)) }()
 	in, err := OpenInbound(r.Body, r.Header.Get("Content-Type"), InboundConfig{
 		Identity: g.Identity, Limits: g.Limits, SpoolDir: g.SpoolDir, Now: g.Now,
+		Payloads: g.Store, Context: ctx,
 	}, func(m *ebms.Messaging) (InboundPolicy, error) {
 		if m.UserMessage == nil {
 			// Receipts and errors come on the HTTP response of our own
@@ -151,6 +152,12 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 			discard()
 			return 0, nil, failure(err, ref)
 		}
+		if blob, ok := in.Streamed(att.ContentID); ok {
+			// Stored while it arrived; Inbound.Close discards it unless
+			// the message commits.
+			m.Payloads[i].Blob, m.Payloads[i].Size, m.Payloads[i].SHA256 = blob.Ref, blob.Size, blob.SHA256
+			continue
+		}
 		rc, err := xenc.OpenPayload(att, pi, g.Limits.WithDefaults().MaxDecompressedBytes)
 		if err != nil {
 			discard()
@@ -193,6 +200,7 @@ func (g *Gateway) accept(ctx context.Context, in *Inbound, leg *pmode.Leg) (int,
 		discard()
 		return 0, nil, storageFailure(err, ref)
 	}
+	in.Keep()
 	g.observer().Received(leg, g.partnerName(u.PartyInfo.From.PartyIDs), ReceivedStored)
 	g.log().Info("message received", "messageId", ref, "conversationId", m.ConversationID,
 		"from", m.PeerAP.PartyID, "originalSender", m.OriginalSender.String(), "finalRecipient", m.FinalRecipient.String(),

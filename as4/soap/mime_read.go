@@ -56,6 +56,9 @@ type Attachment struct {
 	path     string
 	data     []byte
 	inMemory bool
+	// streamed: a ReadOptions.Stream handler consumed the content while it
+	// arrived; nothing is held and Open fails.
+	streamed bool
 	// transform, when set, turns the spooled file into the content
 	// (decryption on the fly); release runs on Message.Close.
 	transform func(io.ReadCloser) (io.ReadCloser, error)
@@ -64,6 +67,9 @@ type Attachment struct {
 
 // Open opens the content (decoded octets) for reading.
 func (a *Attachment) Open() (io.ReadCloser, error) {
+	if a.streamed {
+		return nil, fmt.Errorf("soap: attachment <%s> was consumed while it was received", a.ContentID)
+	}
 	if a.inMemory {
 		return io.NopCloser(bytes.NewReader(a.data)), nil
 	}
@@ -106,6 +112,11 @@ func (a *Attachment) SetTransform(transform func(io.ReadCloser) (io.ReadCloser, 
 	a.Size, a.SHA256 = size, sum
 	return nil
 }
+
+// Streamed reports whether a ReadOptions.Stream handler consumed the
+// content while it arrived. Size, SHA256 and ContentType are then what the
+// handler set.
+func (a *Attachment) Streamed() bool { return a.streamed }
 
 // Bytes returns the content when it is held in memory.
 func (a *Attachment) Bytes() ([]byte, bool) {
@@ -256,6 +267,39 @@ func (e *MIMEError) Unwrap() error { return e.Err }
 // quoted-printable are decoded here (mime/multipart's NextPart would decode
 // quoted-printable silently and leave base64 alone, so NextRawPart is used).
 func ReadMessage(r io.Reader, contentType string, lim Limits, spoolDir string) (*Message, error) {
+	return ReadMessageWith(r, contentType, lim, spoolDir, ReadOptions{})
+}
+
+// ReadOptions let a caller act on a message while it arrives.
+type ReadOptions struct {
+	// AfterRoot, when set, runs once the root part (or a plain message's
+	// envelope) is parsed and before any attachment is read: an error stops
+	// the read and is returned as is. The StreamFunc it returns (nil for
+	// none) is offered every attachment too large to be held in memory,
+	// instead of spooling it.
+	AfterRoot func(*Message) (StreamFunc, error)
+}
+
+// StreamFunc may consume a large attachment while it arrives (decrypt,
+// decompress and store it in one pass instead of spooling it first).
+// content is the part's decoded octets from the start. A handler that
+// declines returns false without reading; the part is then spooled. One that
+// accepts must read content to io.EOF and set att's Size, SHA256 and
+// ContentType to what the signature covers; the attachment is then marked
+// Streamed. An error stops the read: a failure of content itself (a limit, a
+// truncated body) should be returned unchanged, any other error wrapped in a
+// *HandlerError, which ReadMessageWith returns as is.
+type StreamFunc func(att *Attachment, content io.Reader) (handled bool, err error)
+
+// HandlerError is a StreamFunc's own failure, passed through unchanged.
+type HandlerError struct{ Err error }
+
+func (e *HandlerError) Error() string { return e.Err.Error() }
+
+func (e *HandlerError) Unwrap() error { return e.Err }
+
+// ReadMessageWith is ReadMessage with options.
+func ReadMessageWith(r io.Reader, contentType string, lim Limits, spoolDir string, opts ReadOptions) (*Message, error) {
 	lim, err := lim.effective()
 	if err != nil {
 		return nil, err
@@ -266,9 +310,16 @@ func ReadMessage(r io.Reader, contentType string, lim Limits, spoolDir string) (
 	}
 	switch mediaType {
 	case MediaTypeSOAP12, MediaTypeSOAP11:
-		return readPlainMessage(r, contentType, lim)
+		msg, err := readPlainMessage(r, contentType, lim)
+		if err == nil && opts.AfterRoot != nil {
+			_, err = opts.AfterRoot(msg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return msg, nil
 	case "multipart/related":
-		return readMultipartMessage(r, contentType, params, lim, spoolDir)
+		return readMultipartMessage(r, contentType, params, lim, spoolDir, opts)
 	}
 	return nil, &MIMEError{Reason: fmt.Sprintf("unsupported Content-Type %q (want application/soap+xml, text/xml or multipart/related)", mediaType)}
 }
@@ -295,7 +346,7 @@ func readPlainMessage(r io.Reader, contentType string, lim Limits) (*Message, er
 // boundary is not ours to choose; it only guards against absurd values.
 const maxBoundaryLength = 256
 
-func readMultipartMessage(r io.Reader, contentType string, params map[string]string, lim Limits, spoolDir string) (msg *Message, err error) {
+func readMultipartMessage(r io.Reader, contentType string, params map[string]string, lim Limits, spoolDir string, opts ReadOptions) (msg *Message, err error) {
 	boundary := params["boundary"]
 	if boundary == "" || len(boundary) > maxBoundaryLength || strings.ContainsAny(boundary, "\r\n") {
 		return nil, &MIMEError{Reason: fmt.Sprintf("multipart/related needs a boundary parameter of 1 to %d characters", maxBoundaryLength)}
@@ -318,6 +369,7 @@ func readMultipartMessage(r io.Reader, contentType string, params map[string]str
 	seen := make(map[string]bool)
 	rootFound := false
 	memory := memoryMessageBytes
+	var stream StreamFunc
 	for index := 1; ; index++ {
 		part, perr := mr.NextRawPart()
 		if perr == io.EOF {
@@ -349,9 +401,14 @@ func readMultipartMessage(r io.Reader, contentType string, params map[string]str
 			if perr := msg.readRoot(body, part.Header, cid, lim); perr != nil {
 				return msg, guardOr(guard, partErr(index, cid, perr))
 			}
+			if opts.AfterRoot != nil {
+				if stream, perr = opts.AfterRoot(msg); perr != nil {
+					return msg, perr
+				}
+			}
 			continue
 		}
-		att, perr := spoolAttachment(body, part.Header, cid, lim.MaxAttachmentBytes, spoolDir, &memory)
+		att, perr := spoolAttachment(body, part.Header, cid, lim.MaxAttachmentBytes, spoolDir, &memory, stream)
 		if att != nil {
 			msg.Attachments = append(msg.Attachments, att)
 		}
@@ -402,7 +459,7 @@ func (e *SpoolError) Unwrap() error { return e.Err }
 // and what is left of the message's memory budget, else into a new
 // temporary file, hashing it as it goes. On error the file is removed and
 // the returned attachment (if any) has no path left to remove.
-func spoolAttachment(body io.Reader, header textproto.MIMEHeader, cid string, max int64, dir string, memory *int64) (*Attachment, error) {
+func spoolAttachment(body io.Reader, header textproto.MIMEHeader, cid string, max int64, dir string, memory *int64, stream StreamFunc) (*Attachment, error) {
 	att := &Attachment{ContentID: cid, ContentType: strings.TrimSpace(header.Get("Content-Type")), Header: header}
 	src := newCapReader(body, max, "MaxAttachmentBytes")
 	h := sha256.New()
@@ -420,6 +477,12 @@ func spoolAttachment(body io.Reader, header textproto.MIMEHeader, cid string, ma
 			h.Write(att.data)
 			h.Sum(att.SHA256[:0])
 			return att, nil
+		}
+	}
+	if stream != nil {
+		handled, err := streamAttachment(att, io.MultiReader(bytes.NewReader(buf.Bytes()), src), stream)
+		if handled || err != nil {
+			return att, err
 		}
 	}
 	f, err := os.CreateTemp(dir, "as4gw-part-*")
@@ -455,6 +518,43 @@ func spoolAttachment(body io.Reader, header textproto.MIMEHeader, cid string, ma
 	att.Size = int64(n)
 	h.Sum(att.SHA256[:0])
 	return att, nil
+}
+
+// streamAttachment offers a part to a StreamFunc and makes sure a handler
+// that took it read it to the end: a part left half read would leave the
+// multipart reader in the middle of a body.
+func streamAttachment(att *Attachment, content io.Reader, stream StreamFunc) (bool, error) {
+	rec := &eofRecorder{r: content}
+	handled, err := stream(att, rec)
+	if err != nil || !handled {
+		if !handled && err == nil && rec.read > 0 {
+			return false, &HandlerError{Err: fmt.Errorf("soap: stream handler declined part <%s> after reading from it", att.ContentID)}
+		}
+		return handled, err
+	}
+	if !rec.eof {
+		var probe [1]byte
+		if n, _ := io.ReadFull(rec, probe[:]); n > 0 {
+			return true, &HandlerError{Err: fmt.Errorf("soap: stream handler did not read part <%s> to the end", att.ContentID)}
+		}
+	}
+	att.streamed = true
+	return true, nil
+}
+
+type eofRecorder struct {
+	r    io.Reader
+	read int64
+	eof  bool
+}
+
+func (e *eofRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.read += int64(n)
+	if err == io.EOF {
+		e.eof = true
+	}
+	return n, err
 }
 
 // writeErrorRecorder tells spool (write) failures from read failures, which
@@ -559,7 +659,8 @@ func partErr(index int, cid string, err error) error {
 	var le *LimitError
 	var ee *EnvelopeError
 	var se *SpoolError
-	if errors.As(err, &le) || errors.As(err, &ee) || errors.As(err, &se) {
+	var he *HandlerError
+	if errors.As(err, &le) || errors.As(err, &ee) || errors.As(err, &se) || errors.As(err, &he) {
 		return err
 	}
 	return &MIMEError{Part: index, ContentID: cid, Reason: "cannot read part body", Err: err}

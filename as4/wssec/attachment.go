@@ -329,3 +329,11 @@ func (l *latin1Reader) Read(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// DigestedAsIs reports whether the Attachment-Content-Signature-Transform
+// digests a part of this Content-Type as its plain octets (not XML or text),
+// so that a digest computed while the part streams by is the one a
+// Reference must match.
+func DigestedAsIs(contentType string) bool {
+	return attachmentContentMode(contentType) == contentRaw
+}

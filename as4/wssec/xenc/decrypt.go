@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/big"
 	"mime"
@@ -128,11 +129,42 @@ func (r *DecryptResult) Encrypted(contentID string) bool {
 // documentation) or, for local failures (spool I/O, a key that cannot
 // decrypt RSA), ordinary errors.
 func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identity, opts DecryptOptions) (*DecryptResult, error) {
-	if env.Root == nil {
-		return nil, errors.New("xenc: no SOAP envelope")
-	}
 	if msg == nil {
 		return nil, errors.New("xenc: no message")
+	}
+	dec, err := PrepareDecryption(env, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	return dec.Apply(msg)
+}
+
+// Decryption is the decryption of one message prepared from its Security
+// header alone: every EncryptedData checked and its key unwrapped. It lets
+// the MSH decrypt a large attachment while it arrives (DecryptStream), and
+// then finishes with the parts that were read into memory or spooled
+// (Apply). Close forgets the keys.
+type Decryption struct {
+	requireEncryption bool
+	parts             []*encryptedPart
+	keys              map[*etree.Element][]byte
+	res               DecryptResult
+	streamed          map[*soap.Attachment]*streamedPart
+}
+
+type streamedPart struct {
+	part     *encryptedPart
+	n        int64
+	sum      [sha256.Size]byte
+	complete bool // the tag verified at the end of the ciphertext
+}
+
+// PrepareDecryption checks the xenc elements of env's Security header and
+// unwraps their keys. Errors are those of DecryptAttachments.
+func PrepareDecryption(env wssec.Envelope, id *trust.Identity, opts DecryptOptions) (*Decryption, error) {
+	if env.Root == nil {
+		return nil, errors.New("xenc: no SOAP envelope")
 	}
 	d, err := newDecrypter(id, opts)
 	if err != nil {
@@ -156,13 +188,17 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 	if len(eds) > d.maxData {
 		return nil, policyError(CheckLimit, "%d EncryptedData elements, the limit is %d", len(eds), d.maxData)
 	}
+	dec := &Decryption{requireEncryption: opts.RequireEncryption, keys: map[*etree.Element][]byte{},
+		streamed: map[*soap.Attachment]*streamedPart{}}
 	if len(eds) == 0 {
-		if opts.RequireEncryption && len(msg.Attachments) > 0 {
-			return nil, policyError(CheckEncryptionRequired, "the message has %d attachment(s) but no encrypted data", len(msg.Attachments))
-		}
-		return &DecryptResult{}, nil
+		return dec, nil
 	}
-
+	ok := false
+	defer func() {
+		if !ok {
+			dec.Close()
+		}
+	}()
 	ids, err := wssec.IndexIDs(env.Root)
 	if err != nil {
 		var we *wssec.Error
@@ -175,33 +211,13 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 	if err != nil {
 		return nil, err
 	}
-	parts, err := d.parseEncryptedData(eds, binding, msg)
-	if err != nil {
+	if dec.parts, err = d.parseEncryptedData(eds, binding); err != nil {
 		return nil, err
 	}
-	if opts.RequireEncryption {
-		covered := make(map[*soap.Attachment]bool, len(parts))
-		for _, p := range parts {
-			covered[p.att] = true
-		}
-		for _, a := range msg.Attachments {
-			if !covered[a] {
-				return nil, policyError(CheckEncryptionRequired, "attachment <%s> is not encrypted", a.ContentID)
-			}
-		}
-	}
-
 	// Unwrap each key once, for the data algorithm its EncryptedData use.
-	res := &DecryptResult{}
-	keys := map[*etree.Element][]byte{}
-	defer func() {
-		for _, k := range keys {
-			clear(k)
-		}
-	}()
 	for _, ek := range eks {
 		var alg string
-		for _, p := range parts {
+		for _, p := range dec.parts {
 			if p.ek != ek {
 				continue
 			}
@@ -217,14 +233,136 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 		if err != nil {
 			return nil, err
 		}
-		keys[ek] = key
-		res.Keys = append(res.Keys, info)
+		dec.keys[ek] = key
+		dec.res.Keys = append(dec.res.Keys, info)
+	}
+	ok = true
+	return dec, nil
+}
+
+// Close forgets the unwrapped keys. Readers DecryptStream returned must be
+// closed first.
+func (dec *Decryption) Close() {
+	for _, k := range dec.keys {
+		clear(k)
+	}
+	clear(dec.keys)
+}
+
+// Covers reports whether an EncryptedData names att, and its MimeType.
+func (dec *Decryption) Covers(att *soap.Attachment) (mimeType string, ok bool) {
+	if p := dec.partFor(att); p != nil {
+		return p.mimeType, true
+	}
+	return "", false
+}
+
+func (dec *Decryption) partFor(att *soap.Attachment) *encryptedPart {
+	one := &soap.Message{Attachments: []*soap.Attachment{att}}
+	for _, p := range dec.parts {
+		if a, err := one.AttachmentByCID(p.uri); err == nil && a == att {
+			return p
+		}
+	}
+	return nil
+}
+
+// DecryptStream returns the plaintext of att's ciphertext read from src, for
+// a part consumed while it arrives; ok is false when no EncryptedData names
+// att. mimeType is the EncryptedData MimeType. Plaintext is released before
+// the GCM tag is checked: the tag is checked at the end of src, where a
+// mismatch fails the last Read (EBMS:0102) instead of returning io.EOF, so a
+// consumer must read to the end and treat everything read as unverified
+// until then. Apply then takes the part's size and digest from the stream.
+func (dec *Decryption) DecryptStream(att *soap.Attachment, src io.Reader) (r io.ReadCloser, mimeType string, ok bool, err error) {
+	if p := dec.partFor(att); p != nil {
+		if _, dup := dec.streamed[att]; dup {
+			return nil, "", false, decryptionError(CheckCipherReference, "part <%s> is decrypted twice", att.ContentID)
+		}
+		key := dec.keys[p.ek]
+		if key == nil {
+			return nil, "", false, errors.New("xenc: no key for the part")
+		}
+		dr, err := aesgcm.NewDecryptReader(io.NopCloser(src), key)
+		if err != nil {
+			return nil, "", false, err
+		}
+		sp := &streamedPart{part: p}
+		dec.streamed[att] = sp
+		return &streamReader{r: dr, sp: sp, h: sha256.New()}, p.mimeType, true, nil
+	}
+	return nil, "", false, nil
+}
+
+// streamReader hashes the plaintext and records, at a clean end, the size
+// and digest Apply puts on the attachment.
+type streamReader struct {
+	r  io.ReadCloser
+	sp *streamedPart
+	h  hash.Hash
+}
+
+func (s *streamReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	s.sp.n += int64(n)
+	switch {
+	case err == io.EOF:
+		s.h.Sum(s.sp.sum[:0])
+		s.sp.complete = true
+	case errors.Is(err, aesgcm.ErrAuthentication) || errors.Is(err, aesgcm.ErrTooLarge) || errors.Is(err, aesgcm.ErrTruncated):
+		err = errUndecryptable()
+	}
+	return n, err
+}
+
+func (s *streamReader) Close() error { return s.r.Close() }
+
+// Apply decrypts the parts of msg the header covers that were not streamed
+// (see DecryptAttachments) and records the streamed ones.
+func (dec *Decryption) Apply(msg *soap.Message) (*DecryptResult, error) {
+	if msg == nil {
+		return nil, errors.New("xenc: no message")
+	}
+	if len(dec.parts) == 0 {
+		if dec.requireEncryption && len(msg.Attachments) > 0 {
+			return nil, policyError(CheckEncryptionRequired, "the message has %d attachment(s) but no encrypted data", len(msg.Attachments))
+		}
+		return &DecryptResult{}, nil
+	}
+	seen := map[*soap.Attachment]string{}
+	for _, p := range dec.parts {
+		att, err := msg.AttachmentByCID(p.uri)
+		if err != nil {
+			return nil, &wssec.Error{Code: ebms.CodeFailedDecryption, Check: CheckCipherReference,
+				Detail: fmt.Sprintf("EncryptedData %q: CipherReference %q names no single MIME part", p.id, p.uri), Err: err}
+		}
+		if other, dup := seen[att]; dup {
+			return nil, decryptionError(CheckCipherReference, "EncryptedData %q and %q both reference part <%s>", other, p.id, att.ContentID)
+		}
+		seen[att] = p.id
+		p.att = att
+	}
+	if dec.requireEncryption {
+		for _, a := range msg.Attachments {
+			if seen[a] == "" {
+				return nil, policyError(CheckEncryptionRequired, "attachment <%s> is not encrypted", a.ContentID)
+			}
+		}
+	}
+	// A part streamed as plaintext (no EncryptedData named it while it
+	// arrived) cannot be one an EncryptedData names.
+	for _, a := range msg.Attachments {
+		if sp := dec.streamed[a]; a.Streamed() && seen[a] != "" && (sp == nil || sp.part.att != a || !sp.complete) {
+			return nil, fmt.Errorf("xenc: part <%s> was consumed without being decrypted to the end", a.ContentID)
+		}
 	}
 
 	// Decrypt every part: a part held in memory into memory; a spooled
 	// part is only verified and digested here, and decrypted again each
 	// time it is opened, so its plaintext is never written to disk and read
 	// back (for a 1 GiB payload that was the largest cost of the receiver).
+	parts := dec.parts
 	plains := make([][]byte, len(parts))
 	defer func() {
 		for _, p := range plains {
@@ -234,7 +372,11 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 	sums := make([][sha256.Size]byte, len(parts))
 	sizes := make([]int64, len(parts))
 	for i, p := range parts {
-		plain, n, sum, err := decryptPart(p.att, keys[p.ek])
+		if sp := dec.streamed[p.att]; sp != nil {
+			sizes[i], sums[i] = sp.n, sp.sum
+			continue
+		}
+		plain, n, sum, err := decryptPart(p.att, dec.keys[p.ek])
 		if err != nil {
 			return nil, err
 		}
@@ -243,15 +385,18 @@ func DecryptAttachments(env wssec.Envelope, msg *soap.Message, id *trust.Identit
 	}
 
 	// Commit: replace the ciphertexts and the attachment metadata.
+	res := &DecryptResult{Keys: dec.res.Keys}
 	for i, p := range parts {
 		encryptedSize := p.att.Size
-		if _, inMem := p.att.Bytes(); inMem {
+		if dec.streamed[p.att] != nil {
+			encryptedSize = -1 // not kept: the ciphertext went by
+		} else if _, inMem := p.att.Bytes(); inMem {
 			if err := p.att.SetBytes(plains[i], sums[i]); err != nil {
 				return nil, fmt.Errorf("xenc: replacing attachment <%s> by its plaintext: %w", p.att.ContentID, err)
 			}
 			plains[i] = nil
 		} else {
-			key := append([]byte(nil), keys[p.ek]...)
+			key := append([]byte(nil), dec.keys[p.ek]...)
 			decrypt := func(f io.ReadCloser) (io.ReadCloser, error) { return aesgcm.NewDecryptReader(f, key) }
 			if err := p.att.SetTransform(decrypt, sizes[i], sums[i], func() { clear(key) }); err != nil {
 				clear(key)
@@ -444,12 +589,12 @@ type encryptedPart struct {
 	ek       *etree.Element
 	alg      string
 	mimeType string
-	att      *soap.Attachment
+	uri      string           // the CipherReference
+	att      *soap.Attachment // set by Apply
 }
 
-func (d *decrypter) parseEncryptedData(eds []*etree.Element, binding map[*etree.Element]*etree.Element, msg *soap.Message) ([]*encryptedPart, error) {
+func (d *decrypter) parseEncryptedData(eds []*etree.Element, binding map[*etree.Element]*etree.Element) ([]*encryptedPart, error) {
 	parts := make([]*encryptedPart, 0, len(eds))
-	seen := map[*soap.Attachment]string{}
 	for _, ed := range eds {
 		p := &encryptedPart{ek: binding[ed]}
 		p.id, _ = attr(ed, "Id")
@@ -482,16 +627,7 @@ func (d *decrypter) parseEncryptedData(eds []*etree.Element, binding map[*etree.
 		if len(uri) < 4 || !equalFoldASCII(uri[:4], "cid:") {
 			return nil, policyError(CheckCipherForm, "EncryptedData %q: CipherReference %q is not a cid: reference", p.id, uri)
 		}
-		att, err := msg.AttachmentByCID(uri)
-		if err != nil {
-			return nil, &wssec.Error{Code: ebms.CodeFailedDecryption, Check: CheckCipherReference,
-				Detail: fmt.Sprintf("EncryptedData %q: CipherReference %q names no single MIME part", p.id, uri), Err: err}
-		}
-		if other, dup := seen[att]; dup {
-			return nil, decryptionError(CheckCipherReference, "EncryptedData %q and %q both reference part <%s>", other, p.id, att.ContentID)
-		}
-		seen[att] = p.id
-		p.att = att
+		p.uri = uri
 		p.mimeType, _ = attr(ed, "MimeType")
 		if _, _, err := mime.ParseMediaType(p.mimeType); err != nil {
 			// Absent or malformed: the part is opaque octets. The payload's

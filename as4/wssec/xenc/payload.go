@@ -78,6 +78,12 @@ func OpenPayload(att *soap.Attachment, pi *ebms.PartInfo, maxDecompressed int64)
 	return &payloadReader{cid: att.ContentID, file: f, zr: soap.Decompress(f, maxDecompressed)}, nil
 }
 
+// DecompressPayload gunzips the payload of part cid read from src, with the
+// errors of OpenPayload. Close releases the decompressor, not src.
+func DecompressPayload(src io.Reader, cid string, maxDecompressed int64) io.ReadCloser {
+	return &payloadReader{cid: cid, file: io.NopCloser(src), zr: soap.Decompress(src, maxDecompressed)}
+}
+
 type payloadReader struct {
 	cid  string
 	file io.ReadCloser
