@@ -3,6 +3,7 @@ package as4
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"io"
 	"os"
@@ -66,7 +67,7 @@ func TestCompressInMemoryAndSpooled(t *testing.T) {
 		rand.Read(raw)
 		data := []byte(base64.StdEncoding.EncodeToString(raw)) // compresses to ~75 %
 		wm := &WireMessage{}
-		open, err := wm.compress(OutboundPayload{ContentID: "p", Open: func() (io.ReadCloser, error) {
+		open, sum, err := wm.compress(OutboundPayload{ContentID: "p", Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(data)), nil
 		}}, dir)
 		if err != nil {
@@ -85,6 +86,9 @@ func TestCompressInMemoryAndSpooled(t *testing.T) {
 		if len(gz) == 0 || gz[0] != 0x1f {
 			t.Fatalf("%d bytes: not gzip", size)
 		}
+		if want := sha256.Sum256(gz); !bytes.Equal(sum, want[:]) {
+			t.Errorf("%d bytes: the SHA-256 taken while compressing is not that of the compressed octets", size)
+		}
 		wm.Close()
 		if files, _ := os.ReadDir(dir); len(files) != 0 {
 			t.Errorf("%d bytes: %d spool files left after Close", size, len(files))
@@ -101,7 +105,7 @@ func TestCompressMemoryBudget(t *testing.T) {
 	raw := make([]byte, 900<<10)
 	rand.Read(raw) // incompressible: stays ~900 KiB compressed
 	for i := 0; i < 6; i++ {
-		if _, err := wm.compress(OutboundPayload{ContentID: "p", Open: func() (io.ReadCloser, error) {
+		if _, _, err := wm.compress(OutboundPayload{ContentID: "p", Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(raw)), nil
 		}}, dir); err != nil {
 			t.Fatal(err)
