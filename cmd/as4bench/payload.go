@@ -54,3 +54,74 @@ func newRNG() *rand.ChaCha8 {
 	_, _ = crand.Read(seed[:])
 	return rand.NewChaCha8(seed)
 }
+
+// prefetchAbove is the payload size from which the generator runs ahead of
+// the upload.
+const prefetchAbove = 8 << 20
+
+// prefetcher reads r ahead in its own goroutine, a few 1 MiB blocks at a
+// time.
+type prefetcher struct {
+	blocks chan []byte
+	free   chan []byte
+	done   chan struct{}
+	blk    []byte // the block being read, whole
+	cur    []byte // what is left of it
+}
+
+func newPrefetcher(r io.Reader) *prefetcher {
+	const depth = 4
+	p := &prefetcher{blocks: make(chan []byte, depth), free: make(chan []byte, depth), done: make(chan struct{})}
+	for range depth {
+		p.free <- make([]byte, 1<<20)
+	}
+	go func() {
+		defer close(p.blocks)
+		for {
+			var b []byte
+			select {
+			case b = <-p.free:
+			case <-p.done:
+				return
+			}
+			n, err := io.ReadFull(r, b[:cap(b)])
+			if n > 0 {
+				select {
+				case p.blocks <- b[:n]:
+				case <-p.done:
+					return
+				}
+			}
+			if err != nil {
+				return // io.EOF or io.ErrUnexpectedEOF: the payload reader only ends
+			}
+		}
+	}()
+	return p
+}
+
+func (p *prefetcher) Read(b []byte) (int, error) {
+	if len(p.cur) == 0 {
+		if p.blk != nil {
+			p.free <- p.blk[:cap(p.blk)]
+			p.blk = nil
+		}
+		blk, ok := <-p.blocks
+		if !ok {
+			return 0, io.EOF
+		}
+		p.blk, p.cur = blk, blk
+	}
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	return n, nil
+}
+
+// stop ends the goroutine (after an error upstream, or once read to the end).
+func (p *prefetcher) stop() {
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
+	}
+}

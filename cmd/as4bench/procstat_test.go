@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -147,5 +148,27 @@ func TestPayloadReader(t *testing.T) {
 	b, _ := io.ReadAll(newPayloadReader(1000, newRNG()))
 	if bytes.Equal(a, b) {
 		t.Error("two generators produced the same payload")
+	}
+}
+
+// TestPrefetcherYieldsTheSameBytes: reading ahead changes nothing in what is
+// read, whatever the read sizes.
+func TestPrefetcherYieldsTheSameBytes(t *testing.T) {
+	for _, n := range []int64{0, 1, 1 << 20, 1<<20 + 1, 5<<20 + 123} {
+		want, _ := io.ReadAll(newPayloadReader(n, rand.NewChaCha8([32]byte{1})))
+		pf := newPrefetcher(newPayloadReader(n, rand.NewChaCha8([32]byte{1})))
+		var got []byte
+		buf := make([]byte, 7777)
+		for {
+			k, err := pf.Read(buf)
+			got = append(got, buf[:k]...)
+			if err == io.EOF {
+				break
+			}
+		}
+		pf.stop()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("n=%d: prefetched bytes differ (%d vs %d)", n, len(got), len(want))
+		}
 	}
 }
