@@ -31,6 +31,10 @@ type Store struct {
 	// Pools are rebuilt lazily after a change.
 	rootPool *x509.CertPool
 	icaPool  []*x509.Certificate
+
+	// gen counts changes; chains found before one are not reused after it.
+	gen    uint64
+	chains chainCache
 }
 
 // NewStore returns a store with the given anchors.
@@ -54,6 +58,7 @@ func (s *Store) AddAnchors(certs ...*x509.Certificate) {
 		s.index.Add(c)
 	}
 	s.rootPool = nil
+	s.gen++
 }
 
 // AddIntermediates adds CA certificates that help build chains but are not
@@ -70,6 +75,7 @@ func (s *Store) AddIntermediates(certs ...*x509.Certificate) {
 		s.index.Add(c)
 	}
 	s.icaPool = nil
+	s.gen++
 }
 
 func (s *Store) isAnchorLocked(c *x509.Certificate) bool {

@@ -93,6 +93,28 @@ func (s *Store) VerifyContext(ctx context.Context, cert *x509.Certificate, inter
 	if at.IsZero() {
 		at = time.Now()
 	}
+	ekus := opts.ExtKeyUsages
+	if len(ekus) == 0 {
+		ekus = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
+	}
+	s.mu.RLock()
+	gen := s.gen
+	s.mu.RUnlock()
+	key := chainKey(gen, cert, intermediates, ekus)
+	chains := s.chains.get(key, at)
+	if chains == nil {
+		var err error
+		if chains, err = s.buildChains(cert, intermediates, ekus, at); err != nil {
+			return nil, err
+		}
+		s.chains.put(key, chains)
+	}
+	return s.checkChains(ctx, cert, chains, at, opts)
+}
+
+// buildChains finds cert's chains to the anchors (x509.Verify: signatures,
+// validity at at, name constraints, extended key usages).
+func (s *Store) buildChains(cert *x509.Certificate, intermediates []*x509.Certificate, ekus []x509.ExtKeyUsage, at time.Time) ([][]*x509.Certificate, error) {
 	roots, storeICAs := s.pools()
 	anchors := s.Anchors()
 	if len(anchors) == 0 {
@@ -108,17 +130,17 @@ func (s *Store) VerifyContext(ctx context.Context, cert *x509.Certificate, inter
 	for _, c := range icas {
 		icaPool.AddCert(c)
 	}
-	ekus := opts.ExtKeyUsages
-	if len(ekus) == 0 {
-		ekus = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
-	}
 	xo := x509.VerifyOptions{Roots: roots, Intermediates: icaPool, CurrentTime: at, KeyUsages: ekus}
-
 	chains, err := cert.Verify(xo)
 	if err != nil {
 		return nil, classifyChainError(cert, xo, anchors, icas, err)
 	}
+	return chains, nil
+}
 
+// checkChains checks the leaf's key usage and takes the first chain whose
+// revocation checks pass.
+func (s *Store) checkChains(ctx context.Context, cert *x509.Certificate, chains [][]*x509.Certificate, at time.Time, opts VerifyOptions) (*Result, error) {
 	var warnings []string
 	if missing, kuErr := checkKeyUsage(cert, opts.KeyUsage); kuErr != nil {
 		return nil, kuErr
