@@ -26,10 +26,13 @@ func NormalizeAttributeWhitespace(in []byte) []byte {
 		copied = i + skip
 	}
 	for i := 0; i < len(in); {
-		if in[i] != '<' {
-			i++
-			continue
+		// Text (most of an envelope: base64 values) is skipped at memchr
+		// speed.
+		j := bytes.IndexByte(in[i:], '<')
+		if j < 0 {
+			break
 		}
+		i += j
 		rest := in[i:]
 		var terminator string
 		switch {
@@ -50,32 +53,36 @@ func NormalizeAttributeWhitespace(in []byte) []byte {
 			i += j + len(terminator)
 			continue
 		}
-		// A start or end tag: up to the '>' outside quotes.
-		var quote byte
-		for i++; i < len(in); i++ {
+		// A start or end tag: up to the '>' outside quotes. An unterminated
+		// value runs to the end of the input.
+		for i++; i < len(in); {
 			b := in[i]
-			if quote == 0 {
-				if b == '"' || b == '\'' {
-					quote = b
-				} else if b == '>' {
-					i++
-					break
-				}
+			if b == '>' {
+				i++
+				break
+			}
+			if b != '"' && b != '\'' {
+				i++
 				continue
 			}
-			switch b {
-			case quote:
-				quote = 0
-			case '\r':
-				if i+1 < len(in) && in[i+1] == '\n' {
-					change(i, 2)
-					i++
-				} else {
-					change(i, 1)
-				}
-			case '\t', '\n':
-				change(i, 1)
+			end := len(in)
+			if k := bytes.IndexByte(in[i+1:], b); k >= 0 {
+				end = i + 1 + k
 			}
+			for k := i + 1; k < end; k++ {
+				switch in[k] {
+				case '\r':
+					if k+1 < end && in[k+1] == '\n' {
+						change(k, 2)
+						k++
+					} else {
+						change(k, 1)
+					}
+				case '\t', '\n':
+					change(k, 1)
+				}
+			}
+			i = end + 1
 		}
 	}
 	if out == nil {

@@ -83,9 +83,11 @@ type Envelope struct {
 }
 
 // EnvelopeError reports an envelope that is not acceptable XML or not a
-// SOAP envelope. Offset is the byte offset in the (prolog-trimmed) envelope
-// where the problem was found, or -1 when it concerns the structure as a
-// whole. The MSH maps it to a SOAP Sender fault / EBMS:0009.
+// SOAP envelope. Offset is the byte offset where the problem was found, or
+// -1 when it concerns the structure as a whole; it counts in the envelope
+// after the prolog is trimmed and attribute values are normalised (a CRLF
+// inside an attribute value shortens to one byte). The MSH maps it to a
+// SOAP Sender fault / EBMS:0009.
 type EnvelopeError struct {
 	Offset int64
 	Reason string
@@ -136,13 +138,16 @@ func ParseEnvelope(r io.Reader, lim Limits) (*Envelope, error) {
 // parseEnvelopeBytes expects effective limits and data within
 // MaxEnvelopeBytes.
 func parseEnvelopeBytes(data []byte, lim Limits) (*Envelope, error) {
-	data = trimProlog(data)
+	// The scan runs on exactly the bytes etree parses: namespace URIs it
+	// compares are then the ones the tree holds (normalisation can make
+	// two differently written URIs equal).
+	data = NormalizeAttributeWhitespace(trimProlog(data))
 	if _, err := scanXML(data, lim); err != nil {
 		return nil, err
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = lim.MaxXMLDepth // already enforced; belt and braces
-	if err := doc.ReadFromBytes(NormalizeAttributeWhitespace(data)); err != nil {
+	if err := doc.ReadFromBytes(data); err != nil {
 		return nil, envelopeErr(-1, "not well-formed XML", err)
 	}
 	env, err := envelopeFromDocument(doc)
