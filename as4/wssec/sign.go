@@ -139,12 +139,10 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 	res := &SignResult{SignatureID: NewID("SIG")}
 	for _, el := range targets {
 		id := ensureWSUID(el)
-		canon, err := c14n.Canonicalize(el, nil)
-		if err != nil {
+		h := digHash.New()
+		if err := c14n.CanonicalizeTo(h, el, c14n.Options{}); err != nil {
 			return nil, fmt.Errorf("wssec: canonicalizing <%s>: %w", el.FullTag(), err)
 		}
-		h := digHash.New()
-		h.Write(canon)
 		res.References = append(res.References, ebms.Reference{
 			URI:             "#" + id,
 			Transforms:      []ebms.Transform{{Algorithm: AlgExcC14N}},
@@ -177,12 +175,10 @@ func Sign(env Envelope, attachments []Attachment, opts SignOptions) (*SignResult
 	// The SignedInfo is canonicalized in place, inside the document, so the
 	// signed bytes are exactly what a receiver will canonicalize.
 	signedInfo := sig.SelectElement("ds:SignedInfo")
-	canon, err := c14n.Canonicalize(signedInfo, nil)
-	if err != nil {
+	h := sigHash.New()
+	if err := c14n.CanonicalizeTo(h, signedInfo, c14n.Options{}); err != nil {
 		return nil, fmt.Errorf("wssec: canonicalizing SignedInfo: %w", err)
 	}
-	h := sigHash.New()
-	h.Write(canon)
 	value, err := opts.Key.Sign(rand.Reader, h.Sum(nil), sigHash)
 	if err != nil {
 		return nil, fmt.Errorf("wssec: signing: %w", err)

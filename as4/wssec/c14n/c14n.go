@@ -15,6 +15,12 @@
 // context comes from el's ancestors in its tree, so pass the element in place,
 // not an etree Copy (which has no ancestors).
 //
+// Cost: the state of a canonicalization (namespace stacks, a 16 KB output
+// chunk) is pooled, so in steady state Canonicalize allocates only the
+// returned slice, of exactly the output's length, and CanonicalizeTo
+// allocates nothing. To digest an element, stream it into the hash with
+// CanonicalizeTo rather than hashing the result of Canonicalize.
+//
 // What the input must already satisfy (the parser's job, see as4/soap):
 // attribute values normalised per XML 1.0 §3.3.3 (literal tab/CR/LF -> space;
 // encoding/xml does not do it), line endings normalised (encoding/xml does),
@@ -24,14 +30,13 @@
 package c14n
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 )
@@ -108,7 +113,12 @@ func Canonicalize(el *etree.Element, inclusivePrefixes []string) ([]byte, error)
 
 // CanonicalizeWithOptions is Canonicalize with limits.
 func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
-	return toBytes(func(w writer) error { return canonicalize(w, el, opts) })
+	c := getCanonicalizer(nil, opts.MaxElements, opts.MaxDepth)
+	defer c.free()
+	if err := c.exclusive(el, opts.InclusivePrefixes); err != nil {
+		return nil, err
+	}
+	return c.o.bytes(), nil
 }
 
 // CanonicalizeTo streams the canonical form of el to w, e.g. straight into a
@@ -116,37 +126,15 @@ func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
 // On error w may already have received part of the output: a digest computed
 // from it must be discarded.
 func CanonicalizeTo(w io.Writer, el *etree.Element, opts Options) error {
-	return streamTo(w, func(w writer) error { return canonicalize(w, el, opts) })
-}
-
-// toBytes runs a canonicalization into a buffer.
-func toBytes(run func(writer) error) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := run(&buf); err != nil {
-		return nil, err
+	if w == nil {
+		return errors.New("c14n: nil writer")
 	}
-	return buf.Bytes(), nil
-}
-
-// streamTo runs a canonicalization into w, buffered unless w is a buffer.
-func streamTo(w io.Writer, run func(writer) error) error {
-	if buf, ok := w.(*bytes.Buffer); ok {
-		return run(buf)
-	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	if err := run(bw); err != nil {
+	c := getCanonicalizer(w, opts.MaxElements, opts.MaxDepth)
+	defer c.free()
+	if err := c.exclusive(el, opts.InclusivePrefixes); err != nil {
 		return err
 	}
-	return bw.Flush()
-}
-
-// writer is what both *bytes.Buffer and *bufio.Writer offer; their write
-// errors are sticky (bufio) or impossible (bytes), so the result of each
-// call is checked once, at Flush.
-type writer interface {
-	io.Writer
-	io.StringWriter
-	io.ByteWriter
+	return c.o.flush()
 }
 
 // binding is one prefix -> namespace URI pair; prefix "" is the default
@@ -158,8 +146,11 @@ type attr struct {
 	a   *etree.Attr
 }
 
+// canonicalizer is the state of one canonicalization, exclusive or
+// inclusive. It is pooled with its stacks and first output chunk, so a
+// call in steady state allocates only its result.
 type canonicalizer struct {
-	w         writer
+	o         out
 	inclusive []string // InclusivePrefixes with "#default" mapped to ""
 	maxElems  int
 	maxDepth  int
@@ -174,14 +165,72 @@ type canonicalizer struct {
 	// before its children are visited.
 	nsOut []binding
 	attrs []attr
+	chain []*etree.Element
+
+	// Inclusive mode only: the element left out, and the xml:* attributes
+	// of the apex's ancestors, nearest first.
+	exclude   *etree.Element
+	inherited []etree.Attr
 }
 
-func canonicalize(w writer, el *etree.Element, opts Options) error {
+var canonPool = sync.Pool{New: func() any { return new(canonicalizer) }}
+
+func getCanonicalizer(w io.Writer, maxElems, maxDepth int) *canonicalizer {
+	c := canonPool.Get().(*canonicalizer)
+	c.o.reset(w)
+	c.maxElems, c.maxDepth, c.elems = maxElems, maxDepth, 0
+	return c
+}
+
+// maxPooledStack bounds the stacks kept in the pool, so one pathological
+// document does not pin its scratch memory for the life of the process.
+const maxPooledStack = 1024
+
+// free returns c to the pool. The stacks are cleared over their whole
+// capacity: a pooled canonicalizer must not keep the caller's tree (attrs
+// and inherited point into it) or its strings alive.
+func (c *canonicalizer) free() {
+	c.o.release()
+	c.scope = resetStack(c.scope)
+	c.rendered = resetStack(c.rendered)
+	c.nsOut = resetStack(c.nsOut)
+	c.attrs = resetStack(c.attrs)
+	c.chain = resetStack(c.chain)
+	c.inherited = resetStack(c.inherited)
+	c.inclusive = resetStack(c.inclusive)
+	c.exclude = nil
+	canonPool.Put(c)
+}
+
+func resetStack[T any](s []T) []T {
+	if cap(s) > maxPooledStack {
+		return nil
+	}
+	clear(s[:cap(s)])
+	return s[:0]
+}
+
+// ancestors declares the namespaces of el's ancestors (pitfall 1: the
+// element's namespace context comes from all of them), outermost first so
+// inner declarations shadow outer ones. It leaves the chain, nearest
+// first, in c.chain.
+func (c *canonicalizer) ancestors(el *etree.Element) error {
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		c.chain = append(c.chain, p)
+	}
+	for i := len(c.chain) - 1; i >= 0; i-- {
+		if err := c.declare(c.chain[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *canonicalizer) exclusive(el *etree.Element, prefixes []string) error {
 	if el == nil {
 		return errors.New("c14n: nil element")
 	}
-	c := &canonicalizer{w: w, maxElems: opts.MaxElements, maxDepth: opts.MaxDepth}
-	for _, p := range opts.InclusivePrefixes {
+	for _, p := range prefixes {
 		switch p {
 		case defaultToken:
 			c.inclusive = append(c.inclusive, "")
@@ -192,16 +241,8 @@ func canonicalize(w writer, el *etree.Element, opts Options) error {
 			c.inclusive = append(c.inclusive, p)
 		}
 	}
-	// Pitfall 1: the element's namespace context comes from all its
-	// ancestors, outermost first so inner declarations shadow outer ones.
-	var chain []*etree.Element
-	for p := el.Parent(); p != nil; p = p.Parent() {
-		chain = append(chain, p)
-	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		if err := c.declare(chain[i]); err != nil {
-			return err
-		}
+	if err := c.ancestors(el); err != nil {
+		return err
 	}
 	return c.element(el, 1)
 }
@@ -260,13 +301,21 @@ func isNSDecl(a *etree.Attr) bool {
 	return a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
 }
 
-func (c *canonicalizer) element(el *etree.Element, depth int) error {
+// enter counts el against the limits.
+func (c *canonicalizer) enter(depth int) error {
 	c.elems++
 	if c.maxElems > 0 && c.elems > c.maxElems {
 		return ErrTooManyElements
 	}
 	if c.maxDepth > 0 && depth > c.maxDepth {
 		return ErrTooDeep
+	}
+	return nil
+}
+
+func (c *canonicalizer) element(el *etree.Element, depth int) error {
+	if err := c.enter(depth); err != nil {
+		return err
 	}
 	scopeMark, renderedMark := len(c.scope), len(c.rendered)
 	if err := c.declare(el); err != nil {
@@ -307,8 +356,16 @@ func (c *canonicalizer) element(el *etree.Element, depth int) error {
 	if err := c.writeStartTag(el); err != nil {
 		return err
 	}
-	if err := c.writeChildren(el, nil, func(child *etree.Element) error { return c.element(child, depth+1) }); err != nil {
-		return err
+	for _, tok := range el.Child {
+		var err error
+		if child, ok := tok.(*etree.Element); ok {
+			err = c.element(child, depth+1)
+		} else {
+			err = c.leaf(el, tok)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	c.writeEndTag(el)
 
@@ -354,56 +411,43 @@ func (c *canonicalizer) consider(el *etree.Element, prefix string, utilized bool
 	return nil
 }
 
-func writeQName(w writer, prefix, local string) {
-	if prefix != "" {
-		w.WriteString(prefix)
-		w.WriteByte(':')
+// insertionMax is the length up to which the start-tag sorts use insertion
+// sort: no comparator calls through a func value, and SOAP elements carry a
+// handful of attributes. Longer (hostile) lists go to slices.SortFunc to
+// stay O(n log n).
+const insertionMax = 12
+
+func sortNS(s []binding) {
+	if len(s) > insertionMax {
+		slices.SortFunc(s, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
+		return
 	}
-	w.WriteString(local)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].prefix < s[j-1].prefix; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
-// escape writes s with the C14N character references (§2.3): in attribute
-// values & < " TAB LF CR, in text & < > CR. Scanning bytes is safe for UTF-8:
-// these ASCII bytes never occur inside a multi-byte sequence.
-func escape(w writer, s string, inAttr bool) {
-	last := 0
-	for i := 0; i < len(s); i++ {
-		var ref string
-		switch s[i] {
-		case '&':
-			ref = "&amp;"
-		case '<':
-			ref = "&lt;"
-		case '>':
-			if inAttr {
-				continue
-			}
-			ref = "&gt;"
-		case '"':
-			if !inAttr {
-				continue
-			}
-			ref = "&quot;"
-		case '\t':
-			if !inAttr {
-				continue
-			}
-			ref = "&#x9;"
-		case '\n':
-			if !inAttr {
-				continue
-			}
-			ref = "&#xA;"
-		case '\r':
-			ref = "&#xD;"
-		default:
-			continue
-		}
-		w.WriteString(s[last:i])
-		w.WriteString(ref)
-		last = i + 1
+func attrLess(x, y *attr) bool {
+	if x.uri != y.uri {
+		return x.uri < y.uri
 	}
-	w.WriteString(s[last:])
+	return x.a.Key < y.a.Key
+}
+
+func sortAttrs(s []attr) {
+	if len(s) > insertionMax {
+		slices.SortFunc(s, func(x, y attr) int {
+			return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
+		})
+		return
+	}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && attrLess(&s[j], &s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }
 
 // writeStartTag sorts the namespace declarations and attributes collected for
@@ -411,78 +455,66 @@ func escape(w writer, s string, inAttr bool) {
 // local name), unqualified ones (URI "") first; namespace nodes come before
 // them, by prefix, the default one ("") first.
 func (c *canonicalizer) writeStartTag(el *etree.Element) error {
-	slices.SortFunc(c.nsOut, func(x, y binding) int { return strings.Compare(x.prefix, y.prefix) })
-	slices.SortFunc(c.attrs, func(x, y attr) int {
-		return cmp.Or(strings.Compare(x.uri, y.uri), strings.Compare(x.a.Key, y.a.Key))
-	})
+	sortNS(c.nsOut)
+	sortAttrs(c.attrs)
 	for i := 1; i < len(c.attrs); i++ {
 		if c.attrs[i].uri == c.attrs[i-1].uri && c.attrs[i].a.Key == c.attrs[i-1].a.Key {
 			return fmt.Errorf("c14n: duplicate attribute {%s}%s on <%s>", c.attrs[i].uri, c.attrs[i].a.Key, el.FullTag())
 		}
 	}
-	w := c.w
-	w.WriteByte('<')
-	writeQName(w, el.Space, el.Tag)
+	o := &c.o
+	o.byte('<')
+	o.qname(el.Space, el.Tag)
 	for _, ns := range c.nsOut {
 		if ns.prefix == "" {
-			w.WriteString(` xmlns="`)
+			o.str(` xmlns="`)
 		} else {
-			w.WriteString(" xmlns:")
-			w.WriteString(ns.prefix)
-			w.WriteString(`="`)
+			o.str(" xmlns:")
+			o.str(ns.prefix)
+			o.str(`="`)
 		}
-		escape(w, ns.uri, true)
-		w.WriteByte('"')
+		o.escape(ns.uri, &escAttr)
+		o.byte('"')
 	}
 	for _, a := range c.attrs {
-		w.WriteByte(' ')
-		writeQName(w, a.a.Space, a.a.Key)
-		w.WriteString(`="`)
-		escape(w, a.a.Value, true)
-		w.WriteByte('"')
+		o.byte(' ')
+		o.qname(a.a.Space, a.a.Key)
+		o.str(`="`)
+		o.escape(a.a.Value, &escAttr)
+		o.byte('"')
 	}
-	w.WriteByte('>')
+	o.byte('>')
 	return nil
 }
 
-// writeChildren writes el's content: child elements through recurse (except
-// skip, the enveloped signature of the inclusive mode), text escaped,
-// processing instructions as they are, comments dropped.
-func (c *canonicalizer) writeChildren(el, skip *etree.Element, recurse func(*etree.Element) error) error {
-	w := c.w
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Element:
-			if skip != nil && t == skip {
-				continue
-			}
-			if err := recurse(t); err != nil {
-				return err
-			}
-		case *etree.CharData:
-			// CDATA sections are text in the data model: escaped, never
-			// re-emitted as <![CDATA[.
-			escape(w, t.Data, false)
-		case *etree.ProcInst:
-			w.WriteString("<?")
-			w.WriteString(t.Target)
-			if t.Inst != "" {
-				w.WriteByte(' ')
-				w.WriteString(t.Inst)
-			}
-			w.WriteString("?>")
-		case *etree.Comment:
-			// Dropped: this is the without-comments variant.
-		case *etree.Directive:
-			return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
+// leaf writes a non-element child of el: text escaped, processing
+// instructions as they are, comments dropped.
+func (c *canonicalizer) leaf(el *etree.Element, tok etree.Token) error {
+	o := &c.o
+	switch t := tok.(type) {
+	case *etree.CharData:
+		// CDATA sections are text in the data model: escaped, never
+		// re-emitted as <![CDATA[.
+		o.escape(t.Data, &escText)
+	case *etree.ProcInst:
+		o.str("<?")
+		o.str(t.Target)
+		if t.Inst != "" {
+			o.byte(' ')
+			o.str(t.Inst)
 		}
+		o.str("?>")
+	case *etree.Comment:
+		// Dropped: this is the without-comments variant.
+	case *etree.Directive:
+		return fmt.Errorf("c14n: directive inside <%s>", el.FullTag())
 	}
 	return nil
 }
 
 // writeEndTag closes el: empty elements too get a start/end pair (C14N §2.3).
 func (c *canonicalizer) writeEndTag(el *etree.Element) {
-	c.w.WriteString("</")
-	writeQName(c.w, el.Space, el.Tag)
-	c.w.WriteByte('>')
+	c.o.str("</")
+	c.o.qname(el.Space, el.Tag)
+	c.o.byte('>')
 }

@@ -32,62 +32,54 @@ type InclusiveOptions struct {
 // for an XPath-selected subtree. Like Canonicalize, it only reads the tree;
 // pass el in place so its ancestors are visible.
 func CanonicalizeInclusive(el *etree.Element, opts InclusiveOptions) ([]byte, error) {
-	return toBytes(func(w writer) error { return canonicalizeInclusive(w, el, opts) })
+	c := getCanonicalizer(nil, opts.MaxElements, opts.MaxDepth)
+	defer c.free()
+	if err := c.inclusiveC14N(el, opts.Exclude); err != nil {
+		return nil, err
+	}
+	return c.o.bytes(), nil
 }
 
 // CanonicalizeInclusiveTo streams the inclusive canonical form of el to w.
 // On error w may already have received part of the output.
 func CanonicalizeInclusiveTo(w io.Writer, el *etree.Element, opts InclusiveOptions) error {
-	return streamTo(w, func(w writer) error { return canonicalizeInclusive(w, el, opts) })
+	if w == nil {
+		return errors.New("c14n: nil writer")
+	}
+	c := getCanonicalizer(w, opts.MaxElements, opts.MaxDepth)
+	defer c.free()
+	if err := c.inclusiveC14N(el, opts.Exclude); err != nil {
+		return err
+	}
+	return c.o.flush()
 }
 
-type inclusiveCanonicalizer struct {
-	c       *canonicalizer // shared scope bookkeeping and limits
-	exclude *etree.Element
-	// inherited holds the xml:* attributes of el's ancestors, nearest
-	// first, to add to the apex element.
-	inherited []etree.Attr
-}
-
-func canonicalizeInclusive(w writer, el *etree.Element, opts InclusiveOptions) error {
+func (c *canonicalizer) inclusiveC14N(el, exclude *etree.Element) error {
 	if el == nil {
 		return errors.New("c14n: nil element")
 	}
-	if opts.Exclude == el {
+	if exclude == el {
 		return errors.New("c14n: the excluded element is the element to canonicalize")
 	}
-	ic := &inclusiveCanonicalizer{
-		c:       &canonicalizer{w: w, maxElems: opts.MaxElements, maxDepth: opts.MaxDepth},
-		exclude: opts.Exclude,
+	c.exclude = exclude
+	if err := c.ancestors(el); err != nil {
+		return err
 	}
-	var chain []*etree.Element
-	for p := el.Parent(); p != nil; p = p.Parent() {
-		chain = append(chain, p)
-	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		if err := ic.c.declare(chain[i]); err != nil {
-			return err
-		}
-	}
-	// Nearest ancestor first, so the first occurrence of a name wins.
-	for _, p := range chain {
+	// Nearest ancestor first (c.chain's order), so the first occurrence of
+	// a name wins.
+	for _, p := range c.chain {
 		for _, a := range p.Attr {
-			if a.Space == "xml" && !slices.ContainsFunc(ic.inherited, func(b etree.Attr) bool { return b.Key == a.Key }) {
-				ic.inherited = append(ic.inherited, a)
+			if a.Space == "xml" && !slices.ContainsFunc(c.inherited, func(b etree.Attr) bool { return b.Key == a.Key }) {
+				c.inherited = append(c.inherited, a)
 			}
 		}
 	}
-	return ic.element(el, 1, true)
+	return c.inclusiveElement(el, 1, true)
 }
 
-func (ic *inclusiveCanonicalizer) element(el *etree.Element, depth int, apex bool) error {
-	c := ic.c
-	c.elems++
-	if c.maxElems > 0 && c.elems > c.maxElems {
-		return ErrTooManyElements
-	}
-	if c.maxDepth > 0 && depth > c.maxDepth {
-		return ErrTooDeep
+func (c *canonicalizer) inclusiveElement(el *etree.Element, depth int, apex bool) error {
+	if err := c.enter(depth); err != nil {
+		return err
 	}
 	scopeMark, renderedMark := len(c.scope), len(c.rendered)
 	if err := c.declare(el); err != nil {
@@ -156,8 +148,8 @@ func (ic *inclusiveCanonicalizer) element(el *etree.Element, depth int, apex boo
 		c.attrs = append(c.attrs, attr{uri, a})
 	}
 	if apex {
-		for i := range ic.inherited {
-			a := &ic.inherited[i]
+		for i := range c.inherited {
+			a := &c.inherited[i]
 			if !slices.ContainsFunc(c.attrs, func(x attr) bool { return x.a.Space == "xml" && x.a.Key == a.Key }) {
 				c.attrs = append(c.attrs, attr{xmlNamespace, a})
 			}
@@ -167,8 +159,18 @@ func (ic *inclusiveCanonicalizer) element(el *etree.Element, depth int, apex boo
 	if err := c.writeStartTag(el); err != nil {
 		return err
 	}
-	if err := c.writeChildren(el, ic.exclude, func(child *etree.Element) error { return ic.element(child, depth+1, false) }); err != nil {
-		return err
+	for _, tok := range el.Child {
+		var err error
+		if child, ok := tok.(*etree.Element); ok {
+			if child != c.exclude {
+				err = c.inclusiveElement(child, depth+1, false)
+			}
+		} else {
+			err = c.leaf(el, tok)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	c.writeEndTag(el)
 
