@@ -294,7 +294,8 @@ func (e *env) receive(id string, from string, finalRecipient store.PartyID, payl
 
 func sortedKeys(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m)) }
 
-// payloadFiles counts the payload files on disk (committed and staged).
+// payloadFiles counts the payload blobs the store keeps, committed and staged: files on
+// disk plus small payloads kept inline in the database or staged in memory.
 func (e *env) payloadFiles() int {
 	e.t.Helper()
 	n := 0
@@ -305,7 +306,11 @@ func (e *env) payloadFiles() int {
 		}
 		return nil
 	})
-	return n
+	st, err := e.st.Stats(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n + int(st.InlinePayloads+st.StagedInlinePayloads)
 }
 
 func sha256Hex(b []byte) string {

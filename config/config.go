@@ -33,6 +33,8 @@ type Config struct {
 	Discovery Discovery `mapstructure:"discovery"`
 	// Operations configures optional endpoints of the operations listener.
 	Operations Operations `mapstructure:"operations"`
+	// Storage tunes the message store (storage.go).
+	Storage Storage `mapstructure:"storage"`
 }
 
 // Operations configures optional endpoints of the operations listener.

@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 	}
 	c.Identity.validate(&p)
 	c.Audit.validate(&p)
+	c.Storage.validate(&p)
 	c.Discovery.validate(&p)
 	c.validateTrust(&p)
 	if c.Sender.Workers < 1 || c.Sender.Workers > 256 {

@@ -28,7 +28,7 @@ var (
 		"Size of the store: kind=db is the database file, kind=payloads the committed payload files.",
 		[]string{"kind"}, nil)
 	descPayloadFiles = prometheus.NewDesc("as4gw_store_payload_files",
-		"Committed payload files in the store.", nil, nil)
+		"Committed payloads in the store: files, and the small ones kept inside the database (storage.inlinePayloadBytes).", nil, nil)
 	descCommits = prometheus.NewDesc("as4gw_store_commits_total",
 		"Write transactions (each fsynced) the store committed since it was opened.", nil, nil)
 	descWriteOps = prometheus.NewDesc("as4gw_store_write_operations_total",

@@ -21,7 +21,8 @@ import (
 // A backup is a tar stream: as4gw.db (a consistent snapshot), then every payload file that
 // snapshot references as payloads/xx/<ref>, then manifest.json with a SHA-256 per file.
 // The manifest comes last so the archive can be streamed while it is hashed; a stream cut
-// short has no manifest and fails verification.
+// short has no manifest and fails verification. Inline payloads (inline.go) are inside the
+// database snapshot and have no file of their own.
 const (
 	BackupFormat        = "as4gw-backup"
 	BackupFormatVersion = 1
@@ -31,15 +32,21 @@ const (
 
 // Manifest describes a backup.
 type Manifest struct {
-	Format        string         `json:"format"`
-	FormatVersion int            `json:"formatVersion"`
-	SchemaVersion int            `json:"schemaVersion"`
-	Created       time.Time      `json:"created"`
-	Messages      int            `json:"messages"`
-	PayloadFiles  int            `json:"payloadFiles"`
-	PayloadBytes  int64          `json:"payloadBytes"`
-	LastEventSeq  uint64         `json:"lastEventSeq"`
-	Files         []ManifestFile `json:"files"`
+	Format        string    `json:"format"`
+	FormatVersion int       `json:"formatVersion"`
+	SchemaVersion int       `json:"schemaVersion"`
+	Created       time.Time `json:"created"`
+	Messages      int       `json:"messages"`
+	// Every payload the snapshot references (as Stats counts them), and of those the ones
+	// inside the database (inline.go); the others are files of the archive. An as4gw that
+	// predates inline payloads sees more payloads counted than files and refuses the
+	// archive, rightly: it could not read the inline ones.
+	PayloadFiles       int            `json:"payloadFiles"`
+	PayloadBytes       int64          `json:"payloadBytes"`
+	InlinePayloads     int            `json:"inlinePayloads,omitempty"`
+	InlinePayloadBytes int64          `json:"inlinePayloadBytes,omitempty"`
+	LastEventSeq       uint64         `json:"lastEventSeq"`
+	Files              []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one file of the archive.
@@ -124,7 +131,18 @@ func (s *BoltStore) Backup(ctx context.Context, w io.Writer) (Manifest, error) {
 		man.SchemaVersion = v
 		man.Messages = tx.Bucket(bMsg).Stats().KeyN
 		man.LastEventSeq = tx.Bucket(bEvents).Sequence()
+		inline := tx.Bucket(bInline).Cursor()
 		err = tx.Bucket(bBlobs).ForEach(func(k, _ []byte) error {
+			// A record this build cannot read is still in the snapshot; ReadBackup (of
+			// the as4gw that wrote it) judges it, the backup does not fail over it.
+			n, found, _ := inlineSize(inline, BlobRef(k))
+			if found {
+				man.InlinePayloads++
+				man.InlinePayloadBytes += int64(n)
+				man.PayloadFiles++
+				man.PayloadBytes += int64(n)
+				return nil
+			}
 			refs = append(refs, BlobRef(k))
 			return nil
 		})
@@ -344,8 +362,8 @@ func readBackup(r io.Reader, dest, scratch string) (Manifest, error) {
 	if dbPath == "" {
 		return Manifest{}, fmt.Errorf("backup: no %s in the archive", DBFileName)
 	}
-	if blobs != man.PayloadFiles {
-		return Manifest{}, fmt.Errorf("backup: manifest counts %d payload files but lists %d", man.PayloadFiles, blobs)
+	if man.InlinePayloads < 0 || blobs != man.PayloadFiles-man.InlinePayloads {
+		return Manifest{}, fmt.Errorf("backup: manifest counts %d payloads, %d of them inline, but lists %d payload files", man.PayloadFiles, man.InlinePayloads, blobs)
 	}
 	if err := checkBackupDB(dbPath, man, seen); err != nil {
 		return Manifest{}, err
@@ -397,10 +415,21 @@ func checkBackupDB[T any](path string, man *Manifest, files map[string]T) (err e
 		if n := tx.Bucket(bMsg).Stats().KeyN; n != man.Messages {
 			return fmt.Errorf("backup: the database holds %d messages, the manifest says %d", n, man.Messages)
 		}
+		var inline *bolt.Cursor
+		if b := tx.Bucket(bInline); b != nil { // nil in a backup made before inline payloads
+			inline = b.Cursor()
+		}
 		return tx.Bucket(bBlobs).ForEach(func(k, _ []byte) error {
 			ref := BlobRef(k)
 			if !validRef(ref) {
 				return fmt.Errorf("backup: the database references an invalid payload name %q", k)
+			}
+			if inline != nil {
+				if _, found, err := inlineSize(inline, ref); err != nil {
+					return fmt.Errorf("backup: %w", err)
+				} else if found {
+					return nil
+				}
 			}
 			if _, ok := files[blobArchiveName(ref)]; !ok {
 				return fmt.Errorf("backup: payload file %s, referenced by the database, is missing", ref)

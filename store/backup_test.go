@@ -20,14 +20,30 @@ func fillStore(t testing.TB, s *BoltStore) (out, in Message) {
 }
 
 func TestBackupRestore(t *testing.T) {
-	s, _ := openTest(t)
+	tests := []struct {
+		name          string
+		opts          Options
+		files, inline int
+	}{
+		{"inline", Options{}, 1, 2}, // the 70,000-byte payload is past the inline threshold: a file
+		{"files", filesOnly, 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openTestWith(t, tt.opts)
+			testBackupRestore(t, s, tt.files, tt.inline)
+		})
+	}
+}
+
+func testBackupRestore(t *testing.T, s *BoltStore, files, inline int) {
 	out, in := fillStore(t, s)
 	var buf bytes.Buffer
 	man, err := s.Backup(bg, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.Messages != 2 || man.PayloadFiles != 3 || man.SchemaVersion != SchemaVersion || len(man.Files) != 4 {
+	if man.Messages != 2 || man.PayloadFiles != files+inline || man.InlinePayloads != inline || man.SchemaVersion != SchemaVersion || len(man.Files) != 1+files {
 		t.Fatalf("manifest %+v", man)
 	}
 	if _, err := ReadBackup(bytes.NewReader(buf.Bytes()), ""); err != nil {
@@ -59,7 +75,9 @@ func TestBackupRestore(t *testing.T) {
 				t.Fatalf("payload %d of %s differs", i, m.ID)
 			}
 		}
+		checkPayloads(t, r, g)
 	}
+	checkInvariants(t, r)
 }
 
 // rewrite copies a backup archive entry by entry through edit, which may change the
@@ -172,6 +190,19 @@ func TestReadBackupRefuses(t *testing.T) {
 				return h, b
 			})
 		}, "holds 2 messages, the manifest says 7"},
+		{"inline count", func() []byte {
+			// As an as4gw from before inline payloads reads a newer archive: all counted
+			// payloads expected as files.
+			return rewrite(t, good, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
+				if h.Name == ManifestName {
+					var m Manifest
+					json.Unmarshal(b, &m)
+					m.InlinePayloads = 0
+					b, _ = json.Marshal(m)
+				}
+				return h, b
+			})
+		}, "manifest counts 3 payloads, 0 of them inline, but lists 1 payload files"},
 		{"database garbage", func() []byte {
 			return rewrite(t, good, func(h *tar.Header, b []byte) (*tar.Header, []byte) {
 				if h.Name == DBFileName {
@@ -201,7 +232,7 @@ func TestReadBackupRefuses(t *testing.T) {
 // TestBackupWhileDeleting: a message deleted (and an orphan sweep run) after the
 // snapshot but before its files are copied must not take the files from the backup.
 func TestBackupWhileDeleting(t *testing.T) {
-	s, _ := openTest(t)
+	s, _ := openTestWith(t, filesOnly)
 	out, _ := fillStore(t, s)
 	pr, pw := io.Pipe()
 	type result struct {
@@ -250,17 +281,19 @@ func TestBackupWhileDeleting(t *testing.T) {
 }
 
 func FuzzReadBackup(f *testing.F) {
-	s, err := OpenBolt(f.TempDir(), Options{})
-	if err != nil {
-		f.Fatal(err)
+	for _, mode := range payloadModes { // a payload inline in the database, and in a file
+		s, err := OpenBolt(f.TempDir(), mode.opts)
+		if err != nil {
+			f.Fatal(err)
+		}
+		p, _ := s.PutPayload(bg, strings.NewReader("payload"))
+		s.Submit(bg, outMsg("f@gw", "b", Payload{ID: "cid:p", MimeType: "text/plain", Size: p.Size, SHA256: p.SHA256, Blob: p.Ref}))
+		var buf bytes.Buffer
+		s.Backup(bg, &buf)
+		s.Close()
+		f.Add(buf.Bytes())
+		f.Add(buf.Bytes()[:1024])
 	}
-	p, _ := s.PutPayload(bg, strings.NewReader("payload"))
-	s.Submit(bg, outMsg("f@gw", "b", Payload{ID: "cid:p", MimeType: "text/plain", Size: p.Size, SHA256: p.SHA256, Blob: p.Ref}))
-	var buf bytes.Buffer
-	s.Backup(bg, &buf)
-	s.Close()
-	f.Add(buf.Bytes())
-	f.Add(buf.Bytes()[:1024])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ReadBackup(bytes.NewReader(data), "")

@@ -35,6 +35,14 @@ type Options struct {
 	// InitialMmapSize reserves address space for the database so that growing it does not
 	// remap while readers hold the old mapping. Default 0 (bbolt grows as needed).
 	InitialMmapSize int
+	// InlinePayloadBytes: payloads up to this size are kept in the database instead of a
+	// file of their own (inline.go), committed with the message that references them.
+	// 0 means DefaultInlinePayloadBytes (64 KiB); negative keeps every payload in a file;
+	// at most MaxInlinePayloadBytes.
+	InlinePayloadBytes int
+	// InlineStagingBytes caps the memory of inline payloads staged but not yet inserted;
+	// past it, small payloads go to files. 0 means DefaultInlineStagingBytes (64 MiB).
+	InlineStagingBytes int64
 }
 
 func (o *Options) fill() {
@@ -49,6 +57,12 @@ func (o *Options) fill() {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 2 * time.Second
+	}
+	if o.InlinePayloadBytes == 0 {
+		o.InlinePayloadBytes = DefaultInlinePayloadBytes
+	}
+	if o.InlineStagingBytes <= 0 {
+		o.InlineStagingBytes = DefaultInlineStagingBytes
 	}
 }
 
@@ -109,6 +123,13 @@ type BoltStore struct {
 
 	// deletions defers payload file removals while a backup copies files (backup.go).
 	deletions deletionGate
+
+	// Inline payloads (inline.go): the threshold (0: off), the staged blobs, and
+	// PutPayload's read buffers of threshold+1 bytes.
+	inlineMax   int
+	inlineChunk int // bytes per inline chunk, from the database's page size
+	staged      *inlineStage
+	inlineBufs  sync.Pool
 }
 
 var _ Store = (*BoltStore)(nil)
@@ -125,6 +146,9 @@ func OpenBolt(dir string, opts Options) (*BoltStore, error) {
 
 func openBolt(dir string, opts Options, sc schema) (*BoltStore, error) {
 	opts.fill()
+	if opts.InlinePayloadBytes > MaxInlinePayloadBytes {
+		return nil, fmt.Errorf("%w: inline payload threshold %d bytes, at most %d", ErrInvalid, opts.InlinePayloadBytes, MaxInlinePayloadBytes)
+	}
 	s := &BoltStore{
 		dir:        dir,
 		payloadDir: filepath.Join(dir, "payloads"),
@@ -132,7 +156,11 @@ func openBolt(dir string, opts Options, sc schema) (*BoltStore, error) {
 		writes:     make(chan *writeOp, 4*opts.MaxBatch),
 		loopDone:   make(chan struct{}),
 		notifyCh:   make(chan struct{}),
+		inlineMax:  max(opts.InlinePayloadBytes, 0),
+		staged:     newInlineStage(opts.InlineStagingBytes),
 	}
+	bufSize := s.inlineMax + 1
+	s.inlineBufs.New = func() any { b := make([]byte, bufSize); return &b }
 	if err := s.preparePayloadDirs(); err != nil {
 		return nil, err
 	}
@@ -153,6 +181,7 @@ func openBolt(dir string, opts Options, sc schema) (*BoltStore, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s.db = db
+	s.inlineChunk = inlineChunkSize(db.Info().PageSize)
 	if os.IsNotExist(statErr) {
 		// The new file's directory entry must survive a power loss too.
 		if err := syncDir(dir); err != nil {
@@ -329,6 +358,8 @@ func (s *BoltStore) Stats(ctx context.Context) (Stats, error) {
 		meta := tx.Bucket(bMeta)
 		st.PayloadFiles = int64(getU64(meta.Get(kPayloadFiles)))
 		st.PayloadBytes = int64(getU64(meta.Get(kPayloadBytes)))
+		st.InlinePayloads = int64(getU64(meta.Get(kInlinePayloads)))
+		st.InlinePayloadBytes = int64(getU64(meta.Get(kInlineBytes)))
 		for _, state := range AllStates {
 			if n := getU64(meta.Get(stateCountKey(state))); n > 0 {
 				st.Messages[state] = int64(n)
@@ -337,6 +368,8 @@ func (s *BoltStore) Stats(ctx context.Context) (Stats, error) {
 		st.LastEventSeq = tx.Bucket(bEvents).Sequence()
 		return nil
 	})
+	n, size := s.staged.size()
+	st.StagedInlinePayloads, st.StagedInlineBytes = int64(n), size
 	st.Commits = s.commits.Load()
 	st.CommitLatency = s.commitLatency.snapshot()
 	st.WriteOps = s.writeOps.Load()

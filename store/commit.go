@@ -48,6 +48,7 @@ type wtx struct {
 	lastSeq     uint64    // highest event sequence written
 	dirty       bool      // wrote something: the transaction must commit
 	removeBlobs []BlobRef // files to delete once the commit has made them unreferenced
+	inlined     []BlobRef // staged inline blobs this operation committed, to release after
 	attempt     *Attempt  // the attempt the next event records, for its audit record
 }
 
@@ -178,30 +179,36 @@ func (s *BoltStore) runTx(fn func(tx *bolt.Tx) (dirty bool, err error)) error {
 }
 
 // finish answers the callers and runs after-commit work. commitErr non-nil means nothing
-// of this batch is stored.
+// of this batch is stored. LastEventSeq moves before any caller is answered, so a caller
+// never sees it behind its own write.
 func (s *BoltStore) finish(ops []*writeOp, runs []*wtx, results []error, commitErr error) {
+	if commitErr != nil {
+		for _, op := range ops {
+			op.done <- fmt.Errorf("store: write failed, nothing stored: %w", commitErr)
+		}
+		return
+	}
 	var maxSeq uint64
 	for i, op := range ops {
-		if commitErr != nil {
-			op.done <- fmt.Errorf("store: write failed, nothing stored: %w", commitErr)
-			continue
-		}
 		w := runs[i]
-		if w.lastSeq > maxSeq {
-			maxSeq = w.lastSeq
-		}
+		maxSeq = max(maxSeq, w.lastSeq)
 		// Files of deleted messages go only after the commit: a crash before this line
 		// leaves unreferenced files, which the next sweep removes.
 		for _, ref := range w.removeBlobs {
 			s.removeBlobFile(ref)
 		}
+		for _, ref := range w.inlined {
+			s.staged.remove(ref)
+		}
 		op.w = w
+	}
+	if maxSeq > s.lastSeq.Load() {
+		s.lastSeq.Store(maxSeq)
+	}
+	for i, op := range ops {
 		op.done <- results[i]
 	}
 	if maxSeq > 0 {
-		if maxSeq > s.lastSeq.Load() {
-			s.lastSeq.Store(maxSeq)
-		}
 		s.notify()
 	}
 }

@@ -116,7 +116,9 @@ func TestCrashChild(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(round), uint64(g)))
 			for i := 0; ; i++ {
-				data := make([]byte, rng.IntN(64<<10))
+				// Up to twice the inline threshold: about half the payloads are committed
+				// inside the database, the rest as files.
+				data := make([]byte, rng.IntN(2*DefaultInlinePayloadBytes))
 				for j := range data {
 					data[j] = byte(rng.Uint32())
 				}
@@ -124,6 +126,7 @@ func TestCrashChild(t *testing.T) {
 				p := putPayload(t, s, data)
 				id := fmt.Sprintf("r%d-g%d-%d@crash", round, g, i)
 				var m Message
+				var err error // per goroutine: the outer one is shared
 				if g%2 == 0 {
 					m, err = s.Submit(bg, outMsg(id, fmt.Sprintf("p%d", g)))
 					if err == nil {
@@ -223,10 +226,16 @@ func verifyAfterCrash(t *testing.T, dir string, lines []string, round int) int {
 			t.Fatalf("round %d: orphan payload file %s after recovery", round, f)
 		}
 	}
+	for _, k := range inlineKeys(t, s) {
+		if !refs[k] {
+			t.Fatalf("round %d: inline payload %s referenced by no message", round, k)
+		}
+	}
 	if st, _ := s.Stats(bg); st.Messages[SendInProgress] != 0 {
 		t.Fatalf("round %d: %d messages still SEND_IN_PROGRESS after open", round, st.Messages[SendInProgress])
 	}
 	checkInvariants(t, s)
-	t.Logf("round %d: %d acknowledged operations intact; recovery %+v", round, len(lines), s.Recovered())
+	st, _ := s.Stats(bg)
+	t.Logf("round %d: %d acknowledged operations intact (%d of %d payloads inline); recovery %+v", round, len(lines), st.InlinePayloads, st.PayloadFiles, s.Recovered())
 	return len(lines)
 }

@@ -20,11 +20,12 @@
 //  1. Payload bytes first. PutPayload writes a temporary file, fsyncs it, renames it into
 //     its shard directory and fsyncs that directory, and only then returns the BlobRef.
 //     A file visible under its final name is complete; a renamed file's name survives a
-//     power loss.
+//     power loss. A small payload (Options.InlinePayloadBytes, 64 KiB by default) is
+//     instead staged in memory and written by step 2, inside its transaction (inline.go).
 //  2. Metadata second. Submit/Receive check (inside the write transaction, under a lock the
-//     orphan sweep respects) that each referenced file exists with the stated size, and
-//     commit the message, its index entries, its event and the blob references in one
-//     bbolt transaction. bbolt runs with NoSync false: a commit writes the data pages,
+//     orphan sweep respects) that each referenced file exists with the stated size (or is
+//     staged inline), and commit the message, its index entries, its event, the blob
+//     references and any inline payload bytes in one bbolt transaction. bbolt runs with NoSync false: a commit writes the data pages,
 //     fdatasyncs, writes the meta page, fdatasyncs again. The meta page (checksummed, one of
 //     two alternating) is the commit point: after a crash the database is at the last
 //     transaction whose meta page is intact: all of it or none of it.
@@ -54,8 +55,8 @@
 //
 // # Buckets
 //
-// See keys.go for the bucket and key layout, queue.go for the fair sending queue, and
-// payloads.go for the payload files.
+// See keys.go for the bucket and key layout, queue.go for the fair sending queue,
+// payloads.go for the payload files and inline.go for payloads kept in the database.
 //
 // # Format versions and backups
 //
@@ -64,7 +65,8 @@
 // the migrations of migrate.go in one write transaction. A new bucket needs no migration
 // (missing buckets are created at every open); converting existing data does.
 //
-// Backup (backup.go) writes a consistent snapshot of the database and the payload files
-// it references while the store runs; payload removals wait until it has copied them.
+// Backup (backup.go) writes a consistent snapshot of the database (inline payloads
+// included) and the payload files it references while the store runs; payload file
+// removals wait until it has copied them.
 // ReadBackup verifies an archive and extracts it into a new store directory.
 package store

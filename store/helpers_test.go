@@ -41,8 +41,15 @@ func (c *clock) Add(d time.Duration) time.Time {
 // openTest opens a store in a fresh directory with a test clock and closes it at cleanup.
 func openTest(t testing.TB) (*BoltStore, *clock) {
 	t.Helper()
+	return openTestWith(t, Options{})
+}
+
+// openTestWith is openTest with options (the clock is set here).
+func openTestWith(t testing.TB, opts Options) (*BoltStore, *clock) {
+	t.Helper()
 	c := newClock()
-	s, err := OpenBolt(t.TempDir(), Options{Clock: c.Now})
+	opts.Clock = c.Now
+	s, err := OpenBolt(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +57,24 @@ func openTest(t testing.TB) (*BoltStore, *clock) {
 	return s, c
 }
 
+// payloadModes are the two ways a small payload is kept, for tests that must hold for both.
+var payloadModes = []struct {
+	name string
+	opts Options
+}{
+	{"inline", Options{}},
+	{"files", Options{InlinePayloadBytes: -1}},
+}
+
+// filesOnly keeps every payload in a file, for tests about payload files.
+var filesOnly = Options{InlinePayloadBytes: -1}
+
 func reopen(t testing.TB, s *BoltStore, c *clock) *BoltStore {
 	t.Helper()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := OpenBolt(s.Dir(), Options{Clock: c.Now})
+	s2, err := OpenBolt(s.Dir(), Options{Clock: c.Now, InlinePayloadBytes: s.opts.InlinePayloadBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +192,30 @@ func payloadFiles(t testing.TB, dir string) []string {
 	return out
 }
 
+// inlineKeys lists the committed inline payloads.
+func inlineKeys(t testing.TB, s *BoltStore) []string {
+	t.Helper()
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bInline).ForEach(func(k, _ []byte) error {
+			if ref := string(k[:refLen]); len(out) == 0 || out[len(out)-1] != ref {
+				out = append(out, ref)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// blobsLeft counts the payloads kept, as files and inline.
+func blobsLeft(t testing.TB, s *BoltStore) int {
+	t.Helper()
+	return len(payloadFiles(t, s.Dir())) + len(inlineKeys(t, s))
+}
+
 // checkInvariants compares the indexes with the records: every queued, leased and
 // inbox message has exactly its entry, and the counters add up.
 func checkInvariants(t testing.TB, s *BoltStore) {
@@ -219,6 +262,29 @@ func checkInvariants(t testing.TB, s *BoltStore) {
 			return nil
 		})
 		return c
+	}
+	refs := inlineKeys(t, s)
+	if got := int64(len(refs)); got != st.InlinePayloads {
+		t.Errorf("inline bucket has %d payloads, the counter says %d", got, st.InlinePayloads)
+	}
+	var inlineBytes int64
+	s.db.View(func(tx *bolt.Tx) error {
+		blobs := tx.Bucket(bBlobs)
+		c := tx.Bucket(bInline).Cursor()
+		for _, ref := range refs {
+			n, found, err := inlineSize(c, BlobRef(ref))
+			if err != nil || !found {
+				t.Errorf("inline payload %s: found %v, %v", ref, found, err)
+			}
+			inlineBytes += int64(n)
+			if blobs.Get([]byte(ref)) == nil {
+				t.Errorf("inline payload %s has no blobs entry", ref)
+			}
+		}
+		return nil
+	})
+	if inlineBytes != st.InlinePayloadBytes {
+		t.Errorf("inline bucket holds %d bytes, the counter says %d", inlineBytes, st.InlinePayloadBytes)
 	}
 	if got := n(bDue); got != queued {
 		t.Errorf("due index has %d entries, %d messages queued", got, queued)

@@ -157,14 +157,22 @@ func validateNew(m *Message) error {
 	return nil
 }
 
-// checkBlobs makes sure each payload names a durable, staged (not yet referenced) file of
-// the stated size. It runs inside the batch, which holds blobMu shared until the commit,
-// so a concurrent sweep cannot remove a file between this check and the commit.
+// checkBlobs makes sure each payload names a staged (not yet referenced) blob of the
+// stated size: a durable file, or an inline blob in memory that the insert writes into
+// its own transaction. It runs inside the batch, which holds blobMu shared until the
+// commit, so a concurrent sweep or discard cannot take a blob between this check and the
+// commit.
 func (w *wtx) checkBlobs(m *Message) error {
 	blobs := w.tx.Bucket(bBlobs)
 	for i, p := range m.Payloads {
 		if v := blobs.Get([]byte(p.Blob)); v != nil {
 			return fmt.Errorf("%w: %s message %s payload %d: blob %s already belongs to message key %d", ErrInvalid, m.Direction, m.ID, i, p.Blob, getU64(v))
+		}
+		if rec, ok := w.s.staged.get(p.Blob); ok {
+			if n := int64(len(rec) - 1); n != p.Size {
+				return fmt.Errorf("%w: %s message %s payload %d: blob %s has %d bytes, the payload says %d", ErrPayloadMissing, m.Direction, m.ID, i, p.Blob, n, p.Size)
+			}
+			continue
 		}
 		fi, err := os.Stat(w.s.blobPath(p.Blob))
 		if errors.Is(err, os.ErrNotExist) {

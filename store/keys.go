@@ -12,8 +12,9 @@ import (
 // Bucket layout (all integers big-endian so byte order is numeric order; "|" is
 // concatenation, 0x00 a separator that key strings cannot contain, see checkKeyString):
 //
-//	meta    "version"                         → "2" (SchemaVersion)
+//	meta    "version"                         → "3" (SchemaVersion)
 //	        "payload_files", "payload_bytes"  → uint64   (for Stats)
+//	        "inline_payloads", "inline_payload_bytes" → uint64 (for Stats)
 //	        "state/<STATE>"                   → uint64   messages per state
 //	msg     key(8)                            → JSON Message
 //	outid   messageId                         → key(8)   outbound MessageIds are unique
@@ -25,7 +26,8 @@ import (
 //	party   party|0x00|key(8)                 → dir(1)   participant → messages
 //	hist    key(8)|seq(8)                     → JSON Event (a message's history)
 //	events  seq(8)                            → JSON Event (the change log)
-//	blobs   ref                               → key(8)   committed payload files
+//	blobs   ref                               → key(8)   committed payload blobs (files and inline)
+//	inline  ref|chunk(2)                      → piece of 0x00|bytes  inline payloads (inline.go)
 //	webhooks id(8)                            → JSON Webhook (registrations, cursors; webhooks.go)
 //	retain  kind|state|0x00|owner|0x00|t(8)|key(8) → nil  final-state messages by entry time (retention_index.go)
 //
@@ -47,7 +49,8 @@ var (
 
 	allBuckets = [][]byte{bMeta, bMsg, bOutID, bInDup, bDue, bDueQ, bLease, bInbox, bParty, bHist, bEvents, bBlobs, bWebhooks,
 		bAudit, bAuditP, bAuditM, bAuditC, // audit buckets: see audit.go
-		bRetain} // retention index: see retention_index.go
+		bRetain, // retention index: see retention_index.go
+		bInline} // inline payloads: see inline.go
 
 	kVersion      = []byte("version")
 	kPayloadFiles = []byte("payload_files")
@@ -56,8 +59,9 @@ var (
 
 // SchemaVersion is the layout above. OpenBolt refuses a database with a newer version and
 // upgrades an older one (migrate.go). 2: the retention index is filled for the messages of
-// a version 1 database (a version 1 binary would not keep it up to date).
-const SchemaVersion = 2
+// a version 1 database (a version 1 binary would not keep it up to date). 3: payloads up to
+// Options.InlinePayloadBytes live in the inline bucket, which an older binary would not read.
+const SchemaVersion = 3
 
 const (
 	maxIDLen    = 1024 // MessageId, ConversationId, ...: Domibus caps at 255; bbolt keys at 32 KiB

@@ -26,6 +26,10 @@ type Migration struct {
 // that the list leads from 1 to SchemaVersion without gaps.
 var migrations = []Migration{
 	{From: 1, Name: "index finished messages for retention", Up: backfillRetentionIndex},
+	// Nothing to convert: the inline bucket is created at open. The version moves so that
+	// an older binary, which would see small payloads as missing, refuses the database
+	// (and the upgrade keeps its pre-upgrade copy).
+	{From: 2, Name: "keep small payloads inside the database", Up: func(*bolt.Tx) error { return nil }},
 }
 
 // schema is what a binary understands: its version and how to get there.

@@ -34,8 +34,8 @@ import (
 //  4. fsync payloads/<xx> (the new name is on disk).
 //
 // Only then does PutPayload return, and only after that can an insert referencing the
-// blob commit. After a crash, every committed Payload.Blob names a complete file; files no
-// commit references are orphans for the sweep.
+// blob commit. After a crash, every committed Payload.Blob names a complete file (or an
+// inline record, inline.go); files no commit references are orphans for the sweep.
 
 const (
 	refLen  = 32 // hex digits of a 128-bit random name
@@ -159,7 +159,8 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // per payload showed in the profile of small messages.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// PutPayload streams r into a new durable blob (see the steps above).
+// PutPayload streams r into a new durable blob (see the steps above), or stages a small
+// one in memory (inline.go).
 func (s *BoltStore) PutPayload(ctx context.Context, r io.Reader) (Blob, error) {
 	if err := s.checkOpen(); err != nil {
 		return Blob{}, err
@@ -169,6 +170,15 @@ func (s *BoltStore) PutPayload(ctx context.Context, r io.Reader) (Blob, error) {
 		return Blob{}, fmt.Errorf("store: %w", err)
 	}
 	ref := BlobRef(hex.EncodeToString(rnd[:]))
+	if s.inlineMax > 0 {
+		return s.putInline(ctx, ref, r)
+	}
+	return s.putFile(ref, nil, ctxReader{ctx, r})
+}
+
+// putFile writes prefix, then the rest of r (nil: nothing more), into the payload file
+// ref. The prefix is what putInline read before it knew the payload was too large.
+func (s *BoltStore) putFile(ref BlobRef, prefix []byte, r io.Reader) (Blob, error) {
 	name := string(ref) + partExt
 	// The temporary file lives in its shard, not in one shared tmp/ directory: every
 	// upload creating and renaming out of the same directory contended on it, and a
@@ -192,9 +202,19 @@ func (s *BoltStore) PutPayload(ctx context.Context, r io.Reader) (Blob, error) {
 		}
 	}()
 	h := sha256.New()
-	n, err := pipeCopy(io.MultiWriter(f, h), ctxReader{ctx, r})
-	if err != nil {
-		return Blob{}, fmt.Errorf("store: write payload: %w", err)
+	w := io.MultiWriter(f, h)
+	n := int64(len(prefix))
+	if n > 0 {
+		if _, err := w.Write(prefix); err != nil {
+			return Blob{}, fmt.Errorf("store: write payload: %w", err)
+		}
+	}
+	if r != nil {
+		m, err := pipeCopy(w, r)
+		if err != nil {
+			return Blob{}, fmt.Errorf("store: write payload: %w", err)
+		}
+		n += m
 	}
 	if err := f.Sync(); err != nil {
 		return Blob{}, fmt.Errorf("store: sync payload: %w", err)
@@ -226,13 +246,17 @@ func (s *BoltStore) checkOpen() error {
 }
 
 // OpenPayload opens a blob for reading. It opens staged blobs too (the MSH may read back
-// what it stored before the insert); a blob of a DELETED message is gone.
+// what it stored before the insert); a blob of a DELETED message is gone. Inline blobs
+// are looked up first: a B+tree seek costs less than a failed open.
 func (s *BoltStore) OpenPayload(ctx context.Context, ref BlobRef) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if !validRef(ref) {
 		return nil, fmt.Errorf("%w: blob reference %q", ErrInvalid, ref)
+	}
+	if rc, ok, err := s.openInline(ctx, ref); ok || err != nil {
+		return rc, err
 	}
 	f, err := os.Open(s.blobPath(ref))
 	if errors.Is(err, os.ErrNotExist) {
@@ -272,6 +296,9 @@ func (s *BoltStore) DiscardPayload(ctx context.Context, ref BlobRef) error {
 	if owner != 0 {
 		return fmt.Errorf("%w: blob %s belongs to message key %d; delete the message instead", ErrInvalid, ref, owner)
 	}
+	if s.staged.remove(ref) {
+		return nil
+	}
 	if err := s.deletions.remove(s.blobPath(ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("store: discard payload: %w", err)
 	}
@@ -285,8 +312,9 @@ func (s *BoltStore) removeBlobFile(ref BlobRef) {
 }
 
 // SweepOrphans removes payload files that no committed message references and that are
-// older than the grace period (Options.OrphanGrace when grace is 0), and temporary files
-// as old. Run it now and then while the store runs; OpenBolt runs it with no grace.
+// older than the grace period (Options.OrphanGrace when grace is 0), temporary files as
+// old, and staged inline payloads as old. Run it now and then while the store runs;
+// OpenBolt runs it with no grace (nothing is staged in memory at open).
 func (s *BoltStore) SweepOrphans(ctx context.Context, grace time.Duration) (removed int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -300,7 +328,11 @@ func (s *BoltStore) SweepOrphans(ctx context.Context, grace time.Duration) (remo
 		grace = s.opts.OrphanGrace
 	}
 	orphans, temps, err := s.sweep(grace, false)
-	return orphans + temps, err
+	if err != nil {
+		return orphans + temps, err
+	}
+	staged, err := s.sweepStaged(s.opts.Clock().Add(-grace))
+	return orphans + temps + staged, err
 }
 
 // sweep walks the payload tree. atOpen: nothing else runs yet, so no grace is needed and

@@ -14,37 +14,51 @@ import (
 )
 
 func TestPutPayload(t *testing.T) {
-	s, _ := openTest(t)
+	const limit = DefaultInlinePayloadBytes
 	tests := []struct {
 		name string
 		data []byte
+		file bool // kept in a file even when inline payloads are on
 	}{
-		{"empty", nil},
-		{"small", []byte("<xml/>")},
-		{"1 MiB + 1", bytes.Repeat([]byte{0xa5}, 1<<20+1)},
+		{"empty", nil, false},
+		{"small", []byte("<xml/>"), false},
+		{"at the inline threshold", bytes.Repeat([]byte{1}, limit), false},
+		{"one past the threshold", bytes.Repeat([]byte{2}, limit+1), true},
+		{"1 MiB + 1", bytes.Repeat([]byte{0xa5}, 1<<20+1), true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := s.PutPayload(bg, bytes.NewReader(tt.data))
-			if err != nil {
-				t.Fatal(err)
+	for _, mode := range payloadModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s, _ := openTestWith(t, mode.opts)
+			wantFiles := 0
+			for _, tt := range tests {
+				b, err := s.PutPayload(bg, bytes.NewReader(tt.data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.Size != int64(len(tt.data)) || b.SHA256 != sha256.Sum256(tt.data) || !validRef(b.Ref) {
+					t.Fatalf("%s: blob %+v", tt.name, b)
+				}
+				if got := readPayload(t, s, b.Ref); !bytes.Equal(got, tt.data) {
+					t.Fatalf("%s: read back differs", tt.name)
+				}
+				_, staged := s.staged.get(b.Ref)
+				if inFile := tt.file || mode.name == "files"; staged == inFile {
+					t.Fatalf("%s: staged in memory %v, want a file %v", tt.name, staged, inFile)
+				} else if inFile {
+					wantFiles++
+				}
 			}
-			if b.Size != int64(len(tt.data)) || b.SHA256 != sha256.Sum256(tt.data) || !validRef(b.Ref) {
-				t.Fatalf("blob %+v", b)
+			if files := payloadFiles(t, s.Dir()); len(files) != wantFiles {
+				t.Fatalf("files %v, want %d", files, wantFiles)
 			}
-			if got := readPayload(t, s, b.Ref); !bytes.Equal(got, tt.data) {
-				t.Fatal("read back differs")
+			for _, f := range payloadFiles(t, s.Dir()) {
+				if strings.HasPrefix(f, tmpDir) || strings.HasSuffix(f, partExt) {
+					t.Fatalf("temporary file left: %s", f)
+				}
 			}
 		})
 	}
-	if files := payloadFiles(t, s.Dir()); len(files) != 3 {
-		t.Fatalf("files %v", files)
-	}
-	for _, f := range payloadFiles(t, s.Dir()) {
-		if strings.HasPrefix(f, tmpDir) {
-			t.Fatalf("temporary file left: %s", f)
-		}
-	}
+	s, _ := openTest(t)
 	if _, err := s.OpenPayload(bg, "0123456789abcdef0123456789abcdef"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("open missing: %v", err)
 	}
@@ -63,24 +77,40 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return copy(p, "data"), nil
 }
 
-// A failed or cancelled upload leaves no file behind.
+// A failed or cancelled upload leaves nothing behind, whether it failed within the inline
+// threshold or past it (in the file).
 func TestPutPayloadFailureLeavesNothing(t *testing.T) {
-	s, _ := openTest(t)
-	if _, err := s.PutPayload(bg, &failingReader{n: 3}); err == nil || !strings.Contains(err.Error(), "connection reset") {
-		t.Fatalf("err %v", err)
-	}
-	ctx, cancel := context.WithCancel(bg)
-	cancel()
-	if _, err := s.PutPayload(ctx, strings.NewReader("x")); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled: %v", err)
-	}
-	if files := payloadFiles(t, s.Dir()); len(files) != 0 {
-		t.Fatalf("files left: %v", files)
+	for _, mode := range payloadModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s, _ := openTestWith(t, mode.opts)
+			for _, n := range []int{3, DefaultInlinePayloadBytes/4 + 10} { // "data" is 4 bytes a read
+				if _, err := s.PutPayload(bg, &failingReader{n: n}); err == nil || !strings.Contains(err.Error(), "connection reset") {
+					t.Fatalf("err %v", err)
+				}
+			}
+			ctx, cancel := context.WithCancel(bg)
+			cancel()
+			if _, err := s.PutPayload(ctx, strings.NewReader("x")); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled: %v", err)
+			}
+			if files := payloadFiles(t, s.Dir()); len(files) != 0 {
+				t.Fatalf("files left: %v", files)
+			}
+			if st, _ := s.Stats(bg); st.StagedInlineBytes != 0 {
+				t.Fatalf("staged memory left: %d bytes", st.StagedInlineBytes)
+			}
+		})
 	}
 }
 
 func TestDiscardPayload(t *testing.T) {
-	s, _ := openTest(t)
+	for _, mode := range payloadModes {
+		t.Run(mode.name, func(t *testing.T) { testDiscardPayload(t, mode.opts) })
+	}
+}
+
+func testDiscardPayload(t *testing.T, opts Options) {
+	s, _ := openTestWith(t, opts)
 	staged := putPayload(t, s, []byte("staged"))
 	used := putPayload(t, s, []byte("used"))
 	mustSubmit(t, s, outMsg("d@gw", "b", used))
@@ -101,7 +131,13 @@ func TestDiscardPayload(t *testing.T) {
 }
 
 func TestDeleteRemovesPayloads(t *testing.T) {
-	s, _ := openTest(t)
+	for _, mode := range payloadModes {
+		t.Run(mode.name, func(t *testing.T) { testDeleteRemovesPayloads(t, mode.opts) })
+	}
+}
+
+func testDeleteRemovesPayloads(t *testing.T, opts Options) {
+	s, _ := openTestWith(t, opts)
 	p1 := putPayload(t, s, []byte("one"))
 	p2 := putPayload(t, s, []byte("two!"))
 	m := mustReceive(t, s, inMsg("del@peer", "peer", "org-1", p1, p2))
@@ -127,13 +163,16 @@ func TestDeleteRemovesPayloads(t *testing.T) {
 	if st.PayloadFiles != 0 || st.PayloadBytes != 0 || st.Messages[Deleted] != 1 {
 		t.Fatalf("stats after delete %+v", st)
 	}
+	if n := blobsLeft(t, s); n != 0 {
+		t.Fatalf("%d payloads left after delete", n)
+	}
 	checkInvariants(t, s)
 }
 
 func TestSweepOrphans(t *testing.T) {
 	c := newClock()
 	dir := t.TempDir()
-	s, err := OpenBolt(dir, Options{Clock: c.Now, OrphanGrace: time.Hour})
+	s, err := OpenBolt(dir, Options{Clock: c.Now, OrphanGrace: time.Hour, InlinePayloadBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,9 +325,11 @@ func (s *BoltStore) purge(ctx context.Context, kind byte, st State, rs ruleSet, 
 	return nil
 }
 
-// dropPayloads unreferences m's payload files (removed after the commit) and clears their
-// Blob; Size and SHA256 stay. The caller saves m or drops it.
+// dropPayloads unreferences m's payload blobs and clears their Blob; Size and SHA256
+// stay. Inline ones go in this transaction, files after the commit. The caller saves m or
+// drops it.
 func (w *wtx) dropPayloads(m *Message) (files int, size int64, err error) {
+	var inlined, inlineBytes int64
 	for i := range m.Payloads {
 		p := &m.Payloads[i]
 		if p.Blob == "" {
@@ -336,13 +338,25 @@ func (w *wtx) dropPayloads(m *Message) (files int, size int64, err error) {
 		if err := w.del(bBlobs, []byte(p.Blob)); err != nil {
 			return 0, 0, err
 		}
-		w.removeBlobs = append(w.removeBlobs, p.Blob)
+		ok, err := w.dropInline(p.Blob)
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			inlined++
+			inlineBytes += p.Size
+		} else {
+			w.removeBlobs = append(w.removeBlobs, p.Blob)
+		}
 		size += p.Size
 		files++
 		p.Blob = ""
 	}
 	if files == 0 {
 		return 0, 0, nil
+	}
+	if err := w.addInlineCounts(-inlined, -inlineBytes); err != nil {
+		return 0, 0, err
 	}
 	if err := w.addCount(bMeta, kPayloadFiles, -int64(files)); err != nil {
 		return 0, 0, err

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +21,8 @@ func TestSchemaVersion(t *testing.T) {
 	}{
 		{"current", func(tx *bolt.Tx) error { return nil }, ""},
 		{"newer", func(tx *bolt.Tx) error {
-			return tx.Bucket(bMeta).Put(kVersion, []byte("3"))
-		}, "has schema version 3 but this as4gw understands only up to 2"},
+			return tx.Bucket(bMeta).Put(kVersion, []byte(strconv.Itoa(SchemaVersion+1)))
+		}, fmt.Sprintf("has schema version %d but this as4gw understands only up to %d", SchemaVersion+1, SchemaVersion)},
 		{"garbage", func(tx *bolt.Tx) error {
 			return tx.Bucket(bMeta).Put(kVersion, []byte("x"))
 		}, `unreadable schema version "x"`},
@@ -60,11 +62,11 @@ func TestSchemaVersion(t *testing.T) {
 				t.Fatalf("error %q, want it to say %q", err, tt.wantErr)
 			}
 			if tt.name == "newer" {
-				// Refused without a change: the version is still 2, no bucket was added.
+				// Refused without a change: the version is still the newer one.
 				db, _ := bolt.Open(filepath.Join(dir, DBFileName), 0o600, &bolt.Options{ReadOnly: true})
 				defer db.Close()
 				db.View(func(tx *bolt.Tx) error {
-					if v := string(tx.Bucket(bMeta).Get(kVersion)); v != "3" {
+					if v := string(tx.Bucket(bMeta).Get(kVersion)); v != strconv.Itoa(SchemaVersion+1) {
 						t.Errorf("version rewritten to %q", v)
 					}
 					return nil
@@ -84,7 +86,7 @@ func TestSecondOpenRefused(t *testing.T) {
 
 func TestOpenCreatesDirectories(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b", "data")
-	s, err := OpenBolt(dir, Options{})
+	s, err := OpenBolt(dir, filesOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

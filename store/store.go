@@ -38,8 +38,9 @@ type Store interface {
 }
 
 // Payloads stores payload bytes. A payload is streamed in first (PutPayload), then the
-// message that references it is inserted; the blob file is durable before the insert can
-// commit, so committed metadata never points at a missing file.
+// message that references it is inserted; the blob is durable no later than the insert's
+// commit (a file before it, a small inline blob in the same transaction), so committed
+// metadata never points at a missing payload.
 type Payloads interface {
 	// PutPayload streams r into a new durable blob. Until a message referencing it is
 	// inserted, the blob is "staged": DiscardPayload removes it, and an orphan sweep

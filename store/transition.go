@@ -68,12 +68,23 @@ func (w *wtx) insert(m *Message, reason string) error {
 			return err
 		}
 	}
-	var bytes int64
+	var bytes, inlined, inlineBytes int64
 	for _, p := range m.Payloads {
 		if err := w.put(bBlobs, []byte(p.Blob), msgKey(m.Key)); err != nil {
 			return err
 		}
 		bytes += p.Size
+		ok, err := w.insertInline(p.Blob)
+		if err != nil {
+			return err
+		}
+		if ok {
+			inlined++
+			inlineBytes += p.Size
+		}
+	}
+	if err := w.addInlineCounts(inlined, inlineBytes); err != nil {
+		return err
 	}
 	if err := w.addCount(bMeta, kPayloadFiles, int64(len(m.Payloads))); err != nil {
 		return err

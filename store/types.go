@@ -286,12 +286,18 @@ type EventFilter struct {
 
 // Stats are sizes and counters for metrics.
 type Stats struct {
-	DBBytes       int64           // database file size
-	PayloadFiles  int64           // committed payload files
-	PayloadBytes  int64           // their total size
-	Messages      map[State]int64 // messages per state
-	LastEventSeq  uint64          // newest event sequence number
-	Commits       uint64          // write transactions since open
-	CommitLatency CommitLatency   // how long those commits took (write + fsync)
-	WriteOps      uint64          // operations they carried (WriteOps/Commits = batching)
+	DBBytes      int64 // database file size
+	PayloadFiles int64 // committed payload blobs, files and inline
+	PayloadBytes int64 // their total size
+	// Of those, the ones kept inline in the database (inline.go).
+	InlinePayloads     int64
+	InlinePayloadBytes int64
+	// Inline payloads staged in memory, not yet inserted (or discarded), and their memory.
+	StagedInlinePayloads int64
+	StagedInlineBytes    int64
+	Messages             map[State]int64 // messages per state
+	LastEventSeq         uint64          // newest event sequence number
+	Commits              uint64          // write transactions since open
+	CommitLatency        CommitLatency   // how long those commits took (write + fsync)
+	WriteOps             uint64          // operations they carried (WriteOps/Commits = batching)
 }

@@ -147,8 +147,8 @@ errors.`,
 			if err != nil {
 				return exitError{code: 1, err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backup of %d messages and %d payload files (%d bytes of payloads, schema version %d, taken %s) written to %s and verified\n",
-				man.Messages, man.PayloadFiles, man.PayloadBytes, man.SchemaVersion, man.Created.Format(time.RFC3339), out)
+			fmt.Fprintf(cmd.OutOrStdout(), "backup of %d messages and %d payloads (%d inside the database; %d bytes of payloads, schema version %d, taken %s) written to %s and verified\n",
+				man.Messages, man.PayloadFiles, man.InlinePayloads, man.PayloadBytes, man.SchemaVersion, man.Created.Format(time.RFC3339), out)
 			return nil
 		},
 	}

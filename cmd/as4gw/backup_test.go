@@ -66,7 +66,7 @@ func TestBackupAndRestore(t *testing.T) {
 	id := strings.Fields(out)[0]
 
 	archive := filepath.Join(dir, "backup.tar")
-	if out, code := run("backup", "--config", cfgFile, "--out", archive); code != 0 || !strings.Contains(out, "1 messages and 1 payload files") {
+	if out, code := run("backup", "--config", cfgFile, "--out", archive); code != 0 || !strings.Contains(out, "1 messages and 1 payloads") {
 		t.Fatalf("backup: exit %d: %s\nlog:\n%s", code, out, blue.log)
 	}
 	for _, tt := range []struct {

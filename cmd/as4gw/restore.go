@@ -47,7 +47,7 @@ Exit status: 0 when restored, 1 when refused or failed, 2 for usage errors.`,
 			if err != nil {
 				return exitError{code: 1, err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "restored %d messages and %d payload files (backup of %s, schema version %d) into %s\n",
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %d messages and %d payloads (backup of %s, schema version %d) into %s\n",
 				man.Messages, man.PayloadFiles, man.Created.Format(time.RFC3339), man.SchemaVersion, filepath.Join(cfg.DataDir, "store"))
 			if replaced != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "the store it replaced is kept in %s\n", replaced)

@@ -127,7 +127,7 @@ func runGatewayFile(ctx context.Context, configPath string, cfg *config.Config, 
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return fmt.Errorf("dataDir: %w", err)
 	}
-	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, "store"), store.Options{})
+	st, err := store.OpenBolt(filepath.Join(cfg.DataDir, "store"), cfg.Storage.StoreOptions())
 	if err != nil {
 		return fmt.Errorf("dataDir: %w", err)
 	}
