@@ -5,7 +5,9 @@ import (
 	stdgzip "compress/gzip"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"io"
+	"runtime"
 	"testing"
 
 	kgzip "github.com/klauspost/compress/gzip"
@@ -85,6 +87,57 @@ func BenchmarkGunzip(b *testing.B) {
 				}
 				if n, err := io.Copy(io.Discard, zr); err != nil || n != int64(len(data)) {
 					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompress: an SDK-like payload (base64 of random bytes, so
+// HuffmanOnly) through the single-threaded writer Compress used before,
+// Compress pinned to one core (the same serial path), and Compress on all
+// cores (compressParallel). MB/s are of input; ratio is output/input.
+func BenchmarkCompress(b *testing.B) {
+	data := base64Random(b, 64<<20)
+	run := func(b *testing.B, compress func(io.Writer, io.Reader) error) {
+		b.SetBytes(int64(len(data)))
+		var out countWriter
+		for i := 0; i < b.N; i++ {
+			out = countWriter{}
+			if err := compress(&out, bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(out.n)/float64(len(data)), "ratio")
+	}
+	b.Run("kgzip-serial", func(b *testing.B) {
+		run(b, func(w io.Writer, r io.Reader) error {
+			zw, _ := kgzip.NewWriterLevel(w, kgzip.HuffmanOnly)
+			if _, err := io.Copy(zw, r); err != nil {
+				return err
+			}
+			return zw.Close()
+		})
+	})
+	b.Run("Compress-1proc", func(b *testing.B) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		run(b, func(w io.Writer, r io.Reader) error { _, err := Compress(w, r); return err })
+	})
+	b.Run("Compress", func(b *testing.B) {
+		b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		run(b, func(w io.Writer, r io.Reader) error { _, err := Compress(w, r); return err })
+	})
+}
+
+// BenchmarkParallelChunk sizes parallelChunk.
+func BenchmarkParallelChunk(b *testing.B) {
+	data := base64Random(b, 64<<20)
+	for _, chunk := range []int{256 << 10, 1 << 20, 4 << 20} {
+		b.Run(fmt.Sprintf("%dKiB", chunk>>10), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, err := compressParallel(io.Discard, bytes.NewReader(data), chunk, runtime.GOMAXPROCS(0)); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
