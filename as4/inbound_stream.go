@@ -157,9 +157,11 @@ func (s *streamer) stream(att *soap.Attachment, content io.Reader) (bool, error)
 	return true, nil
 }
 
-// digestCheckable: the part's digest can be computed while it streams by
-// (plain octets under a SHA-256 Reference, or no Reference at all, which
-// coverage then judges).
+// digestCheckable: the part's digest can be computed while it streams by:
+// plain octets, and every attachment Reference SHA-256 (so that whichever
+// names this part, however its URI is written, the digest taken on the way
+// is the one Verify compares; a part no Reference names is left to the
+// coverage check).
 func (s *streamer) digestCheckable(att *soap.Attachment, contentType string) bool {
 	if !wssec.DigestedAsIs(contentType) {
 		return false
@@ -167,13 +169,9 @@ func (s *streamer) digestCheckable(att *soap.Attachment, contentType string) boo
 	if s.header == nil {
 		return true
 	}
-	one := &soap.Message{Attachments: []*soap.Attachment{att}}
 	for _, r := range s.header.References {
-		if r.Target != wssec.TargetAttachmentUnchecked {
-			continue
-		}
-		if a, err := one.AttachmentByCID(r.URI); err == nil && a == att {
-			return r.DigestAlgorithm == wssec.AlgSHA256
+		if r.Target == wssec.TargetAttachmentUnchecked && r.DigestAlgorithm != wssec.AlgSHA256 {
+			return false
 		}
 	}
 	return true
@@ -184,13 +182,8 @@ func partInfoFor(u *ebms.UserMessage, att *soap.Attachment) *ebms.PartInfo {
 	if u == nil {
 		return nil
 	}
-	one := &soap.Message{Attachments: []*soap.Attachment{att}}
 	for i := range u.PayloadInfo {
-		pi := &u.PayloadInfo[i]
-		if pi.IsBodyPayload() {
-			continue
-		}
-		if a, err := one.AttachmentByCID(pi.Href); err == nil && a == att {
+		if pi := &u.PayloadInfo[i]; !pi.IsBodyPayload() && att.NamedBy(pi.Href) {
 			return pi
 		}
 	}

@@ -204,3 +204,26 @@ func TestStreamedPayloadRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamDeclined: a part whose digest cannot be taken on the way (a
+// SHA-512 Reference) is spooled as before, and the message still verifies.
+func TestStreamDeclined(t *testing.T) {
+	blue, red := testIdentity(t, "blue", 1), testIdentity(t, "red", 2)
+	large := base64Random(3 << 20)
+	ct, data := streamFixture(t, WireOptions{Identity: blue, Sign: true, Encrypt: true, Recipient: red.Certificate, DigestMethod: wssec.AlgSHA512}, large, true)
+	ps := &memPayloads{}
+	in, err := OpenInbound(bytes.NewReader(data), ct, InboundConfig{Identity: red, SpoolDir: t.TempDir(), Payloads: ps},
+		func(*ebms.Messaging) (InboundPolicy, error) {
+			return InboundPolicy{Signature: wssec.DefaultPolicy(), RequireEncryption: true}, nil
+		})
+	if err != nil {
+		t.Fatalf("OpenInbound: %v", err)
+	}
+	defer in.Close()
+	if _, ok := in.Streamed("large@blue"); ok || ps.puts != 0 {
+		t.Fatal("streamed although the digest is SHA-512")
+	}
+	if in.Verified == nil || len(in.Verified.AttachmentsSigned) != 2 {
+		t.Fatalf("verified = %+v", in.Verified)
+	}
+}

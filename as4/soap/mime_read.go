@@ -229,6 +229,15 @@ func (m *Message) AttachmentByCID(href string) (*Attachment, error) {
 	return nil, fmt.Errorf("soap: %d MIME parts match %q", len(found), href)
 }
 
+// NamedBy reports whether href (a cid: URL, as AttachmentByCID takes it)
+// names this attachment: for deciding about one part before the others
+// have arrived.
+func (a *Attachment) NamedBy(href string) bool {
+	one := Message{Attachments: []*Attachment{a}}
+	got, err := one.AttachmentByCID(href)
+	return err == nil && got == a
+}
+
 // MIMEError reports a malformed or unsupported MIME message. Part is the
 // 1-based part number, 0 when the message as a whole is at fault.
 type MIMEError struct {

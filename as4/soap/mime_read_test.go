@@ -451,3 +451,14 @@ func TestTransferDecoderWhitespace(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+func TestAttachmentNamedBy(t *testing.T) {
+	a := &Attachment{ContentID: "part 1@x"}
+	for href, want := range map[string]bool{
+		"cid:part%201@x": true, "CID:part 1@x": true, "cid:part%202@x": false, "part 1@x": false, "cid:": false,
+	} {
+		if got := a.NamedBy(href); got != want {
+			t.Errorf("NamedBy(%q) = %v, want %v", href, got, want)
+		}
+	}
+}

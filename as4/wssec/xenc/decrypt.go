@@ -258,9 +258,8 @@ func (dec *Decryption) Covers(att *soap.Attachment) (mimeType string, ok bool) {
 }
 
 func (dec *Decryption) partFor(att *soap.Attachment) *encryptedPart {
-	one := &soap.Message{Attachments: []*soap.Attachment{att}}
 	for _, p := range dec.parts {
-		if a, err := one.AttachmentByCID(p.uri); err == nil && a == att {
+		if att.NamedBy(p.uri) {
 			return p
 		}
 	}
