@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -166,7 +168,7 @@ func writeBody(ctx context.Context, mw *multipart.Writer, s submission, gen *pay
 			// Generating 1 GiB of base64 costs the load generator ~1.5 s
 			// of CPU: done ahead on the other core, it does not add to the
 			// submission's wall time, as reading a file would not.
-			pf := newPrefetcher(gen.r)
+			pf := newPrefetcher(s.size, runtime.NumCPU(), func(int) *rand.ChaCha8 { return newRNG() })
 			defer pf.stop()
 			src = pf
 		}

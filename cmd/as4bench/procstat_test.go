@@ -151,24 +151,48 @@ func TestPayloadReader(t *testing.T) {
 	}
 }
 
-// TestPrefetcherYieldsTheSameBytes: reading ahead changes nothing in what is
-// read, whatever the read sizes.
-func TestPrefetcherYieldsTheSameBytes(t *testing.T) {
-	for _, n := range []int64{0, 1, 1 << 20, 1<<20 + 1, 5<<20 + 123} {
-		want, _ := io.ReadAll(newPayloadReader(n, rand.NewChaCha8([32]byte{1})))
-		pf := newPrefetcher(newPayloadReader(n, rand.NewChaCha8([32]byte{1})))
+// TestPrefetcher: the read-ahead yields exactly n bytes in block order
+// (with one worker, the same bytes as one generator with that seed; with
+// several, each worker's blocks in turn), whatever the read sizes.
+func TestPrefetcher(t *testing.T) {
+	seeded := func(w int) *rand.ChaCha8 { return rand.NewChaCha8([32]byte{byte(w + 1)}) }
+	read := func(r io.Reader) []byte {
 		var got []byte
 		buf := make([]byte, 7777)
 		for {
-			k, err := pf.Read(buf)
+			k, err := r.Read(buf)
 			got = append(got, buf[:k]...)
 			if err == io.EOF {
-				break
+				return got
 			}
 		}
-		pf.stop()
-		if !bytes.Equal(got, want) {
-			t.Fatalf("n=%d: prefetched bytes differ (%d vs %d)", n, len(got), len(want))
+	}
+	for _, workers := range []int{1, 2, 3} {
+		for _, n := range []int64{0, 1, prefetchBlock, prefetchBlock + 1, 5*prefetchBlock + 123} {
+			pf := newPrefetcher(n, workers, seeded)
+			got := read(pf)
+			pf.stop()
+			if int64(len(got)) != n {
+				t.Fatalf("workers=%d n=%d: %d bytes", workers, n, len(got))
+			}
+			// Block b comes from worker b%workers, its (b/workers)-th block.
+			gens := make([]*payloadReader, workers)
+			for w := range gens {
+				gens[w] = newPayloadReader(1<<40, seeded(w))
+			}
+			for b := int64(0); b*prefetchBlock < n; b++ {
+				want := make([]byte, prefetchBlock)
+				io.ReadFull(gens[b%int64(workers)], want)
+				size := min(prefetchBlock, n-b*prefetchBlock)
+				if !bytes.Equal(got[b*prefetchBlock:b*prefetchBlock+size], want[:size]) {
+					t.Fatalf("workers=%d n=%d: block %d differs", workers, n, b)
+				}
+			}
 		}
 	}
+	// Stopped early: the goroutines end.
+	pf := newPrefetcher(100*prefetchBlock, 2, seeded)
+	buf := make([]byte, 10)
+	pf.Read(buf)
+	pf.stop()
 }
