@@ -123,7 +123,7 @@ func OpenInbound(body io.Reader, contentType string, cfg InboundConfig, policyFo
 	if cfg.Context == nil {
 		cfg.Context = context.Background()
 	}
-	in := &Inbound{streamed: map[string]store.Blob{}, payloads: cfg.Payloads, ctx: cfg.Context}
+	in := &Inbound{payloads: cfg.Payloads, ctx: cfg.Context}
 	var (
 		m   *ebms.Messaging
 		pol InboundPolicy

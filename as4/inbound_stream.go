@@ -149,6 +149,9 @@ func (s *streamer) stream(att *soap.Attachment, content io.Reader) (bool, error)
 		}
 		return true, &soap.HandlerError{Err: storageFailure(err, s.ref)}
 	}
+	if s.in.streamed == nil {
+		s.in.streamed = map[string]store.Blob{}
+	}
 	s.in.streamed[att.ContentID] = blob
 	if counter != nil {
 		att.Size = counter.n

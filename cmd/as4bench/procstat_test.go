@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -190,9 +191,24 @@ func TestPrefetcher(t *testing.T) {
 			}
 		}
 	}
-	// Stopped early: the goroutines end.
+	// Stopped early: every generator ends (closes its channel) instead of
+	// waiting for a reader that is gone.
 	pf := newPrefetcher(100*prefetchBlock, 2, seeded)
 	buf := make([]byte, 10)
 	pf.Read(buf)
 	pf.stop()
+	for w, full := range pf.full {
+		deadline := time.After(10 * time.Second)
+	drain:
+		for {
+			select {
+			case _, ok := <-full:
+				if !ok {
+					break drain
+				}
+			case <-deadline:
+				t.Fatalf("generator %d still running after stop", w)
+			}
+		}
+	}
 }

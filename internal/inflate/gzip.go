@@ -83,7 +83,12 @@ var errNotReset = errors.New("inflate: Reader used before NewReader or Reset")
 
 // Read implements io.Reader.
 func (z *Reader) Read(p []byte) (int, error) {
-	d := &z.d
+	return z.d.read(p, &z.err, z.step)
+}
+
+// read hands out decoded bytes, calling step for more until there are some
+// or *err is set (sticky: io.EOF at the end).
+func (d *decoder) read(p []byte, err *error, step func() error) (int, error) {
 	if d.ob == nil {
 		return 0, errNotReset
 	}
@@ -93,13 +98,13 @@ func (z *Reader) Read(p []byte) (int, error) {
 			d.rpos += n
 			return n, nil
 		}
-		if z.err != nil {
-			return 0, z.err
+		if *err != nil {
+			return 0, *err
 		}
 		if len(p) == 0 {
 			return 0, nil
 		}
-		z.err = z.step()
+		*err = step()
 	}
 }
 
@@ -299,29 +304,15 @@ func (f *RawReader) Reset(r io.Reader) {
 
 // Read implements io.Reader.
 func (f *RawReader) Read(p []byte) (int, error) {
-	d := &f.d
-	if d.ob == nil {
-		return 0, errNotReset
+	return f.d.read(p, &f.err, f.step)
+}
+
+func (f *RawReader) step() error {
+	if f.d.state == stateDone {
+		return io.EOF
 	}
-	for {
-		if d.rpos < d.op {
-			n := copy(p, d.ob[d.rpos:d.op])
-			d.rpos += n
-			return n, nil
-		}
-		if f.err != nil {
-			return 0, f.err
-		}
-		if len(p) == 0 {
-			return 0, nil
-		}
-		if d.state == stateDone {
-			f.err = io.EOF
-			continue
-		}
-		d.makeRoom()
-		f.err = noEOF(d.decode())
-	}
+	f.d.makeRoom()
+	return noEOF(f.d.decode())
 }
 
 // Close reports a decompression error, if any.

@@ -113,12 +113,7 @@ func Canonicalize(el *etree.Element, inclusivePrefixes []string) ([]byte, error)
 
 // CanonicalizeWithOptions is Canonicalize with limits.
 func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
-	c := getCanonicalizer(nil, opts.MaxElements, opts.MaxDepth)
-	defer c.free()
-	if err := c.exclusive(el, opts.InclusivePrefixes); err != nil {
-		return nil, err
-	}
-	return c.o.bytes(), nil
+	return toBytes(opts.MaxElements, opts.MaxDepth, func(c *canonicalizer) error { return c.exclusive(el, opts.InclusivePrefixes) })
 }
 
 // CanonicalizeTo streams the canonical form of el to w, e.g. straight into a
@@ -126,12 +121,27 @@ func CanonicalizeWithOptions(el *etree.Element, opts Options) ([]byte, error) {
 // On error w may already have received part of the output: a digest computed
 // from it must be discarded.
 func CanonicalizeTo(w io.Writer, el *etree.Element, opts Options) error {
+	return toWriter(w, opts.MaxElements, opts.MaxDepth, func(c *canonicalizer) error { return c.exclusive(el, opts.InclusivePrefixes) })
+}
+
+// toBytes runs one canonicalization into a pooled canonicalizer's buffer.
+func toBytes(maxElements, maxDepth int, run func(*canonicalizer) error) ([]byte, error) {
+	c := getCanonicalizer(nil, maxElements, maxDepth)
+	defer c.free()
+	if err := run(c); err != nil {
+		return nil, err
+	}
+	return c.o.bytes(), nil
+}
+
+// toWriter runs one canonicalization streaming to w.
+func toWriter(w io.Writer, maxElements, maxDepth int, run func(*canonicalizer) error) error {
 	if w == nil {
 		return errors.New("c14n: nil writer")
 	}
-	c := getCanonicalizer(w, opts.MaxElements, opts.MaxDepth)
+	c := getCanonicalizer(w, maxElements, maxDepth)
 	defer c.free()
-	if err := c.exclusive(el, opts.InclusivePrefixes); err != nil {
+	if err := run(c); err != nil {
 		return err
 	}
 	return c.o.flush()

@@ -32,26 +32,13 @@ type InclusiveOptions struct {
 // for an XPath-selected subtree. Like Canonicalize, it only reads the tree;
 // pass el in place so its ancestors are visible.
 func CanonicalizeInclusive(el *etree.Element, opts InclusiveOptions) ([]byte, error) {
-	c := getCanonicalizer(nil, opts.MaxElements, opts.MaxDepth)
-	defer c.free()
-	if err := c.inclusiveC14N(el, opts.Exclude); err != nil {
-		return nil, err
-	}
-	return c.o.bytes(), nil
+	return toBytes(opts.MaxElements, opts.MaxDepth, func(c *canonicalizer) error { return c.inclusiveC14N(el, opts.Exclude) })
 }
 
 // CanonicalizeInclusiveTo streams the inclusive canonical form of el to w.
 // On error w may already have received part of the output.
 func CanonicalizeInclusiveTo(w io.Writer, el *etree.Element, opts InclusiveOptions) error {
-	if w == nil {
-		return errors.New("c14n: nil writer")
-	}
-	c := getCanonicalizer(w, opts.MaxElements, opts.MaxDepth)
-	defer c.free()
-	if err := c.inclusiveC14N(el, opts.Exclude); err != nil {
-		return err
-	}
-	return c.o.flush()
+	return toWriter(w, opts.MaxElements, opts.MaxDepth, func(c *canonicalizer) error { return c.inclusiveC14N(el, opts.Exclude) })
 }
 
 func (c *canonicalizer) inclusiveC14N(el, exclude *etree.Element) error {

@@ -149,7 +149,7 @@ type Decryption struct {
 	requireEncryption bool
 	parts             []*encryptedPart
 	keys              map[*etree.Element][]byte
-	res               DecryptResult
+	unwrapped         []DecryptedKey // the EncryptedKeys used, in document order
 	streamed          map[*soap.Attachment]*streamedPart
 }
 
@@ -234,7 +234,7 @@ func PrepareDecryption(env wssec.Envelope, id *trust.Identity, opts DecryptOptio
 			return nil, err
 		}
 		dec.keys[ek] = key
-		dec.res.Keys = append(dec.res.Keys, info)
+		dec.unwrapped = append(dec.unwrapped, info)
 	}
 	ok = true
 	return dec, nil
@@ -384,7 +384,7 @@ func (dec *Decryption) Apply(msg *soap.Message) (*DecryptResult, error) {
 	}
 
 	// Commit: replace the ciphertexts and the attachment metadata.
-	res := &DecryptResult{Keys: dec.res.Keys}
+	res := &DecryptResult{Keys: dec.unwrapped}
 	for i, p := range parts {
 		encryptedSize := p.att.Size
 		if dec.streamed[p.att] != nil {
