@@ -51,7 +51,7 @@ type Gateway struct {
 	Now      func() time.Time
 	// HTTPClient sends outbound messages; its timeout bounds one attempt.
 	HTTPClient *http.Client
-	// Workers is the number of concurrent sends (default 8).
+	// Workers is the number of concurrent sends (default 32); one partner holds at most half.
 	Workers int
 	// PollInterval is how often the queue is checked when idle (default 1s).
 	PollInterval time.Duration

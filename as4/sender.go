@@ -30,7 +30,7 @@ const shutdownGrace = 10 * time.Second
 func (g *Gateway) runSender(ctx context.Context) error {
 	workers := g.Workers
 	if workers <= 0 {
-		workers = 8
+		workers = 32
 	}
 	poll := g.PollInterval
 	if poll <= 0 {

@@ -55,7 +55,7 @@ func TestParseValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Sender.Workers != 8 || cfg.Sender.RequestTimeout != 2*time.Minute {
+	if cfg.Sender.Workers != 32 || cfg.Sender.RequestTimeout != 2*time.Minute {
 		t.Errorf("defaults not applied: %+v", cfg.Sender)
 	}
 	leg := cfg.PModes.Leg("dev")

@@ -78,7 +78,7 @@ func Default() *Config {
 		DataDir:   "data",
 		LogFormat: "json",
 		Sender: Sender{
-			Workers:        8,
+			Workers:        32,
 			RequestTimeout: 2 * time.Minute,
 			PollInterval:   time.Second,
 		},

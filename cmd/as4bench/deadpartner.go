@@ -213,3 +213,37 @@ func scrapeMetrics(ctx context.Context, g *gateway) (map[string]float64, error) 
 	}
 	return out, sc.Err()
 }
+
+// storeCounters are a gateway's store commit counters at one moment.
+type storeCounters struct {
+	ok                       bool
+	commits, writes, seconds float64
+}
+
+func readStoreCounters(ctx context.Context, g *gateway) storeCounters {
+	if g.info.OpsURL == "" {
+		return storeCounters{}
+	}
+	m, err := scrapeMetrics(ctx, g)
+	if err != nil {
+		return storeCounters{}
+	}
+	c, okC := m["as4gw_store_commits_total"]
+	w, okW := m["as4gw_store_write_operations_total"]
+	return storeCounters{ok: okC && okW, commits: c, writes: w, seconds: m["as4gw_store_commit_duration_seconds_sum"]}
+}
+
+// perMessage is the growth since before, per message, and the mean commit time.
+func (after storeCounters) perMessage(before storeCounters, messages int) (commits, writes, meanMs *float64) {
+	if !after.ok || !before.ok || messages <= 0 {
+		return nil, nil, nil
+	}
+	n := after.commits - before.commits
+	c := round(n/float64(messages), 3)
+	w := round((after.writes-before.writes)/float64(messages), 3)
+	if n > 0 {
+		ms := round((after.seconds-before.seconds)/n*1000, 3)
+		meanMs = &ms
+	}
+	return &c, &w, meanMs
+}

@@ -114,6 +114,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	defCount, defSize, defParts, defConc := 300, "10KB", 1, 8
 	switch o.scenario {
 	case "small":
+		defCount, defConc = 2000, 32
 	case "large":
 		defCount, defSize, defConc = 1, "1GiB", 1
 	case "many-parts":
@@ -181,6 +182,11 @@ type gatewayFigures struct {
 	PeakRSSBytes        *int64   `json:"peakRssBytes"`
 	DiskBytes           *int64   `json:"diskBytes"`
 	DiskBytesPerMessage *float64 `json:"diskBytesPerMessage"`
+	// Store commits (each fsynced) and the write operations they carried, per
+	// message, from the gateway's own counters; nil when /metrics is unreachable.
+	CommitsPerMessage         *float64 `json:"commitsPerMessage,omitempty"`
+	WriteOperationsPerMessage *float64 `json:"writeOperationsPerMessage,omitempty"`
+	CommitMeanMs              *float64 `json:"commitMeanMs,omitempty"` // bbolt write and fsync
 }
 
 type perGateway[T any] struct {
@@ -451,6 +457,10 @@ func drive(ctx context.Context, o options, blue, red *gateway, logf func(string,
 			disk0[i], _ = diskUsage(g.dataDir)
 		}
 	}
+	commits0 := make([]storeCounters, 2)
+	for i, g := range gws {
+		commits0[i] = readStoreCounters(ctx, g)
+	}
 	self0, _ := readProcCPU(os.Getpid())
 	var profiles []string
 	if o.cpuprofile != "" {
@@ -555,6 +565,7 @@ feed:
 				f.PeakRSSBytes = &p
 			}
 		}
+		f.CommitsPerMessage, f.WriteOperationsPerMessage, f.CommitMeanMs = readStoreCounters(ctx, g).perMessage(commits0[i], o.count)
 		if i == 0 {
 			res.Gateways.Sender = f
 		} else {
@@ -719,6 +730,9 @@ func printTable(w io.Writer, r *result) {
 	two("CPU s total", fl(s.CPUSeconds, "%.2f"), fl(rc.CPUSeconds, "%.2f"))
 	two("peak RSS", by(s.PeakRSSBytes), by(rc.PeakRSSBytes))
 	two("disk/message", byf(s.DiskBytesPerMessage), byf(rc.DiskBytesPerMessage))
+	two("store commits/message", fl(s.CommitsPerMessage, "%.2f"), fl(rc.CommitsPerMessage, "%.2f"))
+	two("store writes/message", fl(s.WriteOperationsPerMessage, "%.2f"), fl(rc.WriteOperationsPerMessage, "%.2f"))
+	two("store commit mean", fl(s.CommitMeanMs, "%.2f ms"), fl(rc.CommitMeanMs, "%.2f ms"))
 	fmt.Fprintf(w, "\n  %-30s %.5f\n", "load generator CPU s/message", r.LoadGeneratorCPUPerMessage)
 	if len(r.Profiles) > 0 {
 		sort.Strings(r.Profiles)

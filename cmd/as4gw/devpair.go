@@ -166,7 +166,7 @@ identity:
       revocation: {mode: none}   # DEVELOPMENT ONLY: the throwaway CA publishes no OCSP or CRL
 
 sender:
-  workers: 4
+  workers: 32          # concurrent sends; one partner takes at most half
   requestTimeout: 1m
   allowPlainHTTP: true   # DEVELOPMENT ONLY: the partner's endpoint is http:// on loopback
 

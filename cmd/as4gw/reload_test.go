@@ -66,7 +66,7 @@ func TestReloadPModes(t *testing.T) {
 	// Valid, but a key that needs a restart: applied partly, the key named.
 	editConfig(t, red, func(s string) string {
 		s = strings.Replace(s, `action: ""`, `action: "`+otherAction+`"`, 1)
-		return strings.Replace(s, "workers: 4", "workers: 5", 1)
+		return strings.Replace(s, "workers: 32", "workers: 5", 1)
 	})
 	if err := red.rl.reload(); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestReloadPModes(t *testing.T) {
 	if log := red.log.String(); !strings.Contains(log, "require a restart") || !strings.Contains(log, "sender.workers") {
 		t.Errorf("restart-only change not named:\n%s", log)
 	}
-	if red.rl.current().Sender.Workers != 4 {
+	if red.rl.current().Sender.Workers != 32 {
 		t.Error("sender.workers counted as in force")
 	}
 }
