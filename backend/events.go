@@ -120,11 +120,15 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, c *client)
 
 // visibleEvents keeps the events of messages the client may see. The store's party filter
 // matches any role (an outbound message of another organisation to one of ours names our
-// participant as finalRecipient), so each message is checked by the same rule as GET.
+// participant as finalRecipient), so each message is checked by the same rule as GET: by the
+// viewer the event records, or, for events written before it did, by loading the message.
 func (s *Server) visibleEvents(ctx context.Context, c *client, evs []store.Event, vis map[store.Key]bool) ([]eventView, error) {
 	var out []eventView
 	for _, e := range evs {
 		ok, known := vis[e.Key]
+		if !known && e.Viewer != nil {
+			ok, known = c.scope.sees(*e.Viewer), true
+		}
 		if !known {
 			m, err := s.store.Get(ctx, e.Key)
 			switch {

@@ -21,8 +21,45 @@ func (e *env) events(token, query string) eventsPage {
 	return decodeJSON[eventsPage](e.t, w)
 }
 
+// viewerStore counts message loads and can drop the viewer from events, as in events
+// written before the store recorded it.
+type viewerStore struct {
+	*store.BoltStore
+	dropViewer bool
+	gets       int
+}
+
+func (s *viewerStore) Get(ctx context.Context, k store.Key) (store.Message, error) {
+	s.gets++
+	return s.BoltStore.Get(ctx, k)
+}
+
+func (s *viewerStore) EventsAfter(ctx context.Context, after uint64, limit int, f store.EventFilter) ([]store.Event, uint64, error) {
+	evs, next, err := s.BoltStore.EventsAfter(ctx, after, limit, f)
+	if s.dropViewer {
+		for i := range evs {
+			evs[i].Viewer = nil
+		}
+	}
+	return evs, next, err
+}
+
+// TestEvents runs on events that record their viewer (no message is loaded) and on older
+// ones without it (each message is loaded once): both must show the same events.
 func TestEvents(t *testing.T) {
-	e := newEnv(t)
+	for _, dropViewer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dropViewer=%v", dropViewer), func(t *testing.T) {
+			vs := &viewerStore{dropViewer: dropViewer}
+			e := newEnv(t, func(c *Config) { vs.BoltStore = c.Store.(*store.BoltStore); c.Store = vs })
+			testEvents(t, e)
+			if dropViewer == (vs.gets == 0) {
+				t.Errorf("%d message loads for the event feed (viewer dropped: %v)", vs.gets, dropViewer)
+			}
+		})
+	}
+}
+
+func testEvents(t *testing.T, e *env) {
 	ctx := context.Background()
 	outA := e.submitted(nil) // A's outbound, finalRecipient is B's participant
 	inB := e.receive("for-b@p", peerAP, store.PartyID{ID: partB, Type: upis}, nil)

@@ -103,13 +103,6 @@ func newScope(parts []store.PartyID) scope {
 
 // visible reports whether the client may see m: outbound when it sent it (originalSender),
 // inbound when it is the recipient (finalRecipient, else To).
-func (s *scope) visible(m *store.Message) bool {
-	switch m.Direction {
-	case store.Outbound:
-		return !m.OriginalSender.IsZero() && s.set[m.OriginalSender]
-	case store.Inbound:
-		r := m.Recipient()
-		return !r.IsZero() && s.set[r]
-	}
-	return false
-}
+func (s *scope) visible(m *store.Message) bool { return s.sees(m.Viewer()) }
+
+func (s *scope) sees(viewer store.PartyID) bool { return !viewer.IsZero() && s.set[viewer] }

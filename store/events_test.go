@@ -26,6 +26,11 @@ func TestEventLog(t *testing.T) {
 	var got []string
 	for n, e := range evs {
 		got = append(got, fmt.Sprintf("%s:%s>%s", e.MessageID, e.From, e.To))
+		// The API's viewer: outbound the originalSender, inbound the finalRecipient.
+		wantViewer := map[string]PartyID{"e1@gw": party("org-sender"), "e2@peer": party("org-1")}[e.MessageID]
+		if e.Viewer == nil || *e.Viewer != wantViewer {
+			t.Errorf("%s: viewer %v, want %v", e.MessageID, e.Viewer, wantViewer)
+		}
 		if n > 0 && e.Seq <= evs[n-1].Seq {
 			t.Errorf("sequence not increasing: %d after %d", e.Seq, evs[n-1].Seq)
 		}

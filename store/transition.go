@@ -18,9 +18,10 @@ func (w *wtx) nextEvent() (uint64, error) {
 
 // writeEvent appends the event to the log and to the message's history.
 func (w *wtx) writeEvent(seq uint64, m *Message, from, to State, reason string) error {
+	viewer := m.Viewer()
 	ev := Event{
 		Seq: seq, Time: w.now, Key: m.Key, MessageID: m.ID, Direction: m.Direction,
-		From: from, To: to, Reason: reason, Parties: m.Parties(),
+		From: from, To: to, Reason: reason, Parties: m.Parties(), Viewer: &viewer,
 	}
 	v, err := json.Marshal(ev)
 	if err != nil {
@@ -29,7 +30,7 @@ func (w *wtx) writeEvent(seq uint64, m *Message, from, to State, reason string) 
 	if err := w.put(bEvents, u64(seq), v); err != nil {
 		return err
 	}
-	ev.Parties = nil
+	ev.Parties, ev.Viewer = nil, nil
 	if v, err = json.Marshal(ev); err != nil {
 		return fatal(err)
 	}

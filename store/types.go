@@ -237,9 +237,21 @@ func (m *Message) Parties() []PartyID {
 	return out
 }
 
+// Viewer is the participant the backend API shows the message to: outbound, the
+// originalSender (none when it was submitted without one); inbound, the recipient.
+func (m *Message) Viewer() PartyID {
+	switch m.Direction {
+	case Outbound:
+		return m.OriginalSender
+	case Inbound:
+		return m.Recipient()
+	}
+	return PartyID{}
+}
+
 // Event is one change of state. Every change is written with its event in the same
 // transaction, so the event log and the messages never disagree. History returns the same
-// records for one message (without Parties).
+// records for one message (without Parties and Viewer).
 type Event struct {
 	Seq       uint64    `json:"seq"` // strictly increasing across the store
 	Time      time.Time `json:"time"`
@@ -250,6 +262,9 @@ type Event struct {
 	To        State     `json:"to"`
 	Reason    string    `json:"reason,omitempty"`
 	Parties   []PartyID `json:"parties,omitempty"`
+	// Viewer is the message's Viewer, so that an event feed can tell who may see the
+	// event without loading the message; nil in events written before it was recorded.
+	Viewer *PartyID `json:"viewer,omitempty"`
 }
 
 // PartnerQueue summarises the outbound messages waiting for one partner (see QueueKey).
