@@ -54,6 +54,7 @@ in one process, written to --dev-dir on first use (plain HTTP on loopback ports 
 development keys), and prints how to send a message from one to the other.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			setGCDefault()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			if len(configFiles) > 0 {
