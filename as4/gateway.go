@@ -137,6 +137,10 @@ func (g *Gateway) signalOptions() SignalOptions {
 	return SignalOptions{Identity: g.Identity, IDDomain: g.idDomain(), Now: g.now()}
 }
 
+// signerWarnings keeps a partner certificate's warning (e.g. revocation not checked)
+// from being logged for every message it signs.
+var signerWarnings trust.WarnLimiter
+
 // signerValidator checks a partner's signing certificate: it chains to the
 // AS4 trust store at the verification time, has the signing key usage, and,
 // when the P-Mode names the partner's certificate, is that certificate
@@ -153,7 +157,11 @@ func (g *Gateway) signerValidator(expected *x509.Certificate) wssec.CertificateV
 		}
 		if g.Revocation != nil {
 			for _, w := range res.Warnings {
-				g.log().Warn("partner certificate accepted with a warning", "subject", cert.Subject.String(), "warning", w)
+				// Keyed by our party too: identities in one process log their own.
+				if signerWarnings.Allow(cert, g.PartyID.Value+"\x00"+w, time.Now()) {
+					g.log().Warn("partner certificate accepted with a warning", "subject", cert.Subject.String(), "warning", w,
+						"repeatsSuppressedFor", trust.WarningRepeat.String())
+				}
 			}
 		}
 		if expected != nil && !expected.Equal(cert) {

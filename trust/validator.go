@@ -32,6 +32,8 @@ type Validator struct {
 	Warn func(msg string, args ...any)
 	// Now is the clock for TLS handshakes; nil means time.Now.
 	Now func() time.Time
+
+	warned WarnLimiter // the same warning about one certificate once per WarningRepeat
 }
 
 // Verify validates cert with the domain's store, revocation checker and
@@ -49,7 +51,10 @@ func (v *Validator) Verify(ctx context.Context, cert *x509.Certificate, intermed
 	}
 	if v.Warn != nil {
 		for _, w := range res.Warnings {
-			v.Warn("certificate accepted with a warning", "trustStore", v.Name, "certificate", describe(cert), "warning", w)
+			if v.warned.Allow(cert, w, time.Now()) {
+				v.Warn("certificate accepted with a warning", "trustStore", v.Name, "certificate", describe(cert), "warning", w,
+					"repeatsSuppressedFor", WarningRepeat.String())
+			}
 		}
 	}
 	return res, nil
