@@ -23,9 +23,11 @@ import (
 // first "]]>"), so on every document etree accepts it sees the same
 // elements, attributes and text as etree. It does not re-check what etree
 // checks anyway (character ranges, UTF-8, name characters, entity
-// references inside elements): etree, run strictly on the same bytes, stays
-// the authority on well-formedness. FuzzScanDifferential holds the scanner
-// to the encoding/xml-based scan it replaced (kept in xmlscan_ref_test.go).
+// references inside elements): parseTree (xmltree.go), run on the same
+// bytes, is the authority on well-formedness, and FuzzParseTreeDifferential
+// holds it to etree's encoding/xml-based parse. FuzzScanDifferential holds
+// the scanner to the encoding/xml-based scan it replaced (kept in
+// xmlscan_ref_test.go).
 
 const (
 	namespaceXML   = "http://www.w3.org/XML/1998/namespace"
@@ -91,10 +93,10 @@ type xmlStats struct {
 }
 
 // scanXML checks data (already passed through trimProlog and
-// NormalizeAttributeWhitespace, i.e. the bytes etree will parse) for
+// NormalizeAttributeWhitespace, i.e. the bytes parseTree will parse) for
 // well-formedness as far as SOAP processing needs it and against lim.
-// Acceptance means something only together with a strict etree parse of the
-// same bytes afterwards: the scan leaves character-level checks to etree.
+// Acceptance means something only together with the strict parseTree of the
+// same bytes afterwards: the scan leaves character-level checks to it.
 func scanXML(data []byte, lim Limits) (xmlStats, error) {
 	// Room for a real envelope (depth ~12, ~20 declarations), so the
 	// slices need not grow.
@@ -126,8 +128,8 @@ type scanAttr struct {
 	value        []byte // as written between the quotes
 }
 
-// errMalformed marks markup the scanner could not follow. etree would
-// refuse it too; reporting it here just saves the second parse.
+// errMalformed marks markup the scanner could not follow. parseTree (and
+// etree) would refuse it too; reporting it here just saves the second parse.
 type errMalformed string
 
 func (e errMalformed) Error() string { return "xml: " + string(e) }
