@@ -53,7 +53,16 @@ func Compress(dst io.Writer, src io.Reader) (int64, error) {
 		// Huffman-only blocks do not depend on earlier data: the other
 		// cores can take a share (1 GiB took 1.9 s on one core while the
 		// sender's other core idled, and signing must wait for it).
-		return compressParallel(dst, io.MultiReader(bytes.NewReader((*sample)[:k]), src), parallelChunk, procs)
+		// One stream at a time: several large payloads compressed at once
+		// keep the cores busy serially, and memory stays at one parallel
+		// stream's (procs+1) chunks plus ~0.4 MiB per serial one, however
+		// many sender workers there are.
+		select {
+		case parallelSlot <- struct{}{}:
+			defer func() { <-parallelSlot }()
+			return compressParallel(dst, io.MultiReader(bytes.NewReader((*sample)[:k]), src), parallelChunk, procs)
+		default:
+		}
 	}
 	pool := &gzipPools[0]
 	if level == kgzip.HuffmanOnly {
@@ -94,8 +103,9 @@ func Compress(dst io.Writer, src io.Reader) (int64, error) {
 const compressionSample = 64 << 10
 
 var (
-	bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-	samplePool = sync.Pool{New: func() any { b := make([]byte, compressionSample); return &b }}
+	parallelSlot = make(chan struct{}, 1) // see Compress
+	bufWriters   = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+	samplePool   = sync.Pool{New: func() any { b := make([]byte, compressionSample); return &b }}
 	// gzipPools hold writers of matchLevel and of HuffmanOnly: a writer's
 	// state is ~1 MB, too much to allocate and clear for every message.
 	gzipPools [2]sync.Pool

@@ -386,3 +386,44 @@ func FuzzCompressParallel(f *testing.F) {
 		}
 	})
 }
+
+// TestCompressOneParallelStream: while another stream compresses in parallel, Compress
+// compresses serially (it must neither wait for the slot nor add a second parallel
+// stream's memory), and a parallel Compress frees the slot when it ends.
+func TestCompressOneParallelStream(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("GOMAXPROCS 1: Compress stays serial")
+	}
+	data := base64Random(t, 3*parallelChunk)
+	check := func(out []byte) {
+		t.Helper()
+		zr, err := stdgzip.NewReader(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("round trip: %v, %d of %d bytes", err, len(got), len(data))
+		}
+	}
+	parallelSlot <- struct{}{} // another stream is compressing in parallel
+	var serial bytes.Buffer
+	if _, err := Compress(&serial, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	<-parallelSlot
+	check(serial.Bytes())
+
+	var parallel bytes.Buffer
+	if _, err := Compress(&parallel, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	check(parallel.Bytes())
+	select {
+	case parallelSlot <- struct{}{}:
+		<-parallelSlot
+	default:
+		t.Fatal("the parallel slot is still taken after Compress returned")
+	}
+}
