@@ -127,6 +127,9 @@ func runComparison(ctx, parent context.Context, o options, stdout io.Writer, log
 			if floor.LimitPerSecond > 0 {
 				run.Result.FractionOfLimit = round(run.Result.MessagesPerSecond/floor.LimitPerSecond, 4)
 			}
+			if floor.AllRSALimitPerSecond > 0 {
+				run.Result.FractionOfRSALimit = round(run.Result.MessagesPerSecond/floor.AllRSALimitPerSecond, 4)
+			}
 			run.Result.KeyBits, run.Result.Cores, run.Result.CryptoFloor = floor.KeyBits, floor.Cores, floor
 			run.Result.CryptoLimitPerSecond = round(floor.LimitPerSecond, 1)
 			cmp.Runs = append(cmp.Runs, run)
